@@ -1,0 +1,174 @@
+"""The `coachgraph` command line (SPEC §16): one-line errors, exit 1 on a user error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from coachgraph.crm import CrmStore
+from coachgraph.drafting import draft_for
+from coachgraph.errors import UserError
+from coachgraph.importer import import_file
+from coachgraph.settings import load_settings
+from schemas.context import Context
+
+out = Console()
+err = Console(stderr=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+now_option = click.option("--now", help="ISO instant to take as now (overrides COACHGRAPH_NOW).")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _crm() -> CrmStore:
+    crm = CrmStore(load_settings().db_url)
+    crm.require_initialised()
+    return crm
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="coachgraph")
+def app() -> None:
+    """Durable coach→worker sales outreach on LangGraph, with a person approving every email."""
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate the database at COACHGRAPH_DB (idempotent)."""
+    from checkpoints.factory import open_checkpointer, open_store
+
+    settings = load_settings()
+    version = CrmStore(settings.db_url).init()
+    with open_store(settings.db_url), open_checkpointer(settings.db_url):
+        pass
+    out.print(f"database ready (schema version {version})")
+
+
+@app.group("import")
+def import_group() -> None:
+    """Import CRM data (CSV with a header row, or a JSON list of objects)."""
+
+
+IMPORT_KINDS = {
+    "contacts": "id, email (required), first_name, last_name, title, company_domain, "
+    "timezone, do_not_contact, bounced, unsubscribed, replied",
+    "companies": "domain (required), name, industry",
+    "facts": "company_domain, fact, confidence (0-1), source",
+    "suppression": "email or email_sha256, reason",
+    "retention": "company_domain, reason (the retention watch list)",
+    "history": "contact_id, direction (in/out), subject, body, at (ISO-8601)",
+}
+
+
+def _import_command(kind: str, columns: str) -> Callable[..., None]:
+    @json_option
+    @click.argument("file", type=click.Path(path_type=Path))
+    def command(file: Path, as_json: bool) -> None:
+        report = import_file(_crm(), kind, file)
+        if as_json:
+            _print_json(report.as_dict())
+        else:
+            out.print(f"imported {report.imported} {kind} from {report.file}")
+            for problem in report.rejected:
+                err.print(f"rejected: {problem}", highlight=False, soft_wrap=True)
+        if report.rejected:
+            raise UserError(
+                f"{len(report.rejected)} row(s) of {report.file} rejected; "
+                f"the other {report.imported} were imported"
+            )
+
+    command.__doc__ = f"Import {kind}. Columns: {columns}."
+    return command
+
+
+for _kind, _columns in IMPORT_KINDS.items():
+    import_group.command(_kind)(_import_command(_kind, _columns))
+
+
+@app.group()
+def contacts() -> None:
+    """Contacts in the CRM."""
+
+
+@contacts.command("list")
+@json_option
+def contacts_list(as_json: bool) -> None:
+    """Contacts with ids and flags."""
+    rows = _crm().list_contacts()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table()
+    for column in ("id", "email", "name", "company", "flags"):
+        table.add_column(column)
+    for c in rows:
+        flags = [f for f in ("do_not_contact", "bounced", "unsubscribed", "replied") if c[f]]
+        name = " ".join(p for p in (c["first_name"], c["last_name"]) if p)
+        table.add_row(c["id"], c["email"], name, c["company_domain"] or "", ", ".join(flags))
+    out.print(table)
+
+
+@app.command()
+@click.option("--contact", "contact_id", required=True, help="Contact id.")
+@json_option
+@now_option
+def draft(contact_id: str, as_json: bool, now: str | None) -> None:
+    """Run the email orchestrator for one contact (drafts only; never sends)."""
+    settings = load_settings()
+    _crm()
+    result = draft_for(contact_id, Context.from_settings(settings, **({"now": now} if now else {})))
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"[bold]{result['contact_id']}[/]: {result['action']}")
+    if result["blocked_reason"]:
+        out.print(f"blocked: {result['blocked_reason']} ({result.get('block_detail')})")
+    if result.get("skip_reason"):
+        out.print(f"skipped: {result['skip_reason']}")
+    if result["draft"]:
+        meta = result["graph_meta"]
+        verdict = "passed" if meta["review_passed"] else "flagged: " + "; ".join(meta["review_notes"])
+        out.print(f"Subject: {result['draft']['subject']}\n\n{result['draft']['body']}\n", highlight=False)
+        out.print(f"review: {verdict}; roles: {', '.join(meta['role_plan'])}")
+
+
+@app.command()
+@click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=Path(".coachgraph/demo"),
+    show_default=True, help="Where the fresh demo database goes (recreated each run).",
+)
+@json_option
+def demo(directory: Path, as_json: bool) -> None:
+    """The main job offline: a fresh demo CRM, one draft per contact, a summary."""
+    from coachgraph.demo import run_demo
+
+    results = run_demo(directory, load_settings(), err if as_json else out)
+    if as_json:
+        _print_json(results)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 1."""
+    try:
+        app.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("error: aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        err.print(f"error: {exc.format_message()}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except UserError as exc:
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

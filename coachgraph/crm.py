@@ -1,0 +1,333 @@
+"""The CRM store: contacts, companies, facts, suppression, history and campaign tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from coachgraph.db import engine_for, redact_url
+from coachgraph.emails import email_sha256
+from coachgraph.errors import UserError
+from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
+
+SCHEMA_VERSION = 1
+MAX_FACTS = 8
+
+metadata = MetaData()
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("domain", String(255), primary_key=True),
+    Column("name", Text),
+    Column("industry", Text),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("title", Text),
+    Column("company_domain", String(255), index=True),
+    Column("timezone", String(64)),
+    Column("do_not_contact", Boolean, nullable=False, default=False),
+    Column("bounced", Boolean, nullable=False, default=False),
+    Column("unsubscribed", Boolean, nullable=False, default=False),
+    Column("replied", Boolean, nullable=False, default=False),
+)
+
+company_facts = Table(
+    "company_facts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("company_domain", String(255), nullable=False),
+    Column("fact", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("source", Text),
+    UniqueConstraint("company_domain", "fact", name="uq_company_fact"),
+    Index("ix_facts_by_confidence", "company_domain", "confidence"),
+)
+
+suppression = Table(
+    "suppression",
+    metadata,
+    Column("email_sha256", String(64), primary_key=True),
+    Column("reason", Text),
+)
+
+retention_watch = Table(
+    "retention_watch",
+    metadata,
+    Column("company_domain", String(255), primary_key=True),
+    Column("reason", Text),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("contact_id", String(64), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("subject", Text),
+    Column("body", Text, nullable=False, default=""),
+    Column("at", String(40), nullable=False),
+    Column("thread_id", String(255)),
+    Column("message_id", String(255)),
+    Index("ix_messages_contact_at", "contact_id", "at"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("offer", Text, nullable=False),
+    Column("sender_name", Text, nullable=False),
+    Column("sender_email", String(320), nullable=False),
+    Column("settings", Text, nullable=False, default="{}"),
+    Column("created_at", String(40), nullable=False),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("thread_id", String(255), primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("contact_id", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("next_due_at", String(40)),
+    Column("touches_sent", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("stop_reason", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", String(40)),
+    Column("updated_at", String(40)),
+    UniqueConstraint("campaign_id", "contact_id", name="uq_enrollment"),
+    Index("ix_enrollments_due", "status", "next_due_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("thread_id", String(255), nullable=False),
+    Column("touch", Integer, nullable=False),
+    Column("to_email", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("sent_at", String(40)),
+    Column("created_at", String(40), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("receiver", String(255), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("metadata", Text, nullable=False, default="{}"),
+    Column("thread_id", String(255), index=True),
+)
+
+_CONTACT_COLS = [c.name for c in contacts.columns]
+
+
+def utcnow_iso() -> str:
+    """The clock as an ISO string (UTC, seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class CrmStore:
+    """Reads and writes the CRM tables through one SQLAlchemy engine."""
+
+    def __init__(self, db_url: str, engine: Engine | None = None) -> None:
+        self.db_url = db_url
+        self.engine = engine or engine_for(db_url)
+
+    @contextmanager
+    def connect(self, write: bool = False) -> Iterator[Connection]:
+        """A connection (a transaction when writing), with database errors made readable."""
+        try:
+            with self.engine.begin() if write else self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise UserError(self._describe(exc)) from None
+
+    def _describe(self, exc: SQLAlchemyError) -> str:
+        text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        where = redact_url(self.db_url)
+        if "locked" in text:
+            return f"database {where} is locked by another process ({text}); try again"
+        if "no such table" in text or "does not exist" in text and "relation" in text:
+            return f"database {where} is not initialised ({text}): run `coachgraph init`"
+        return f"cannot use database {where}: {text}"
+
+    def init(self) -> int:
+        """Create or migrate every table; idempotent. Returns the schema version."""
+        with self.connect(write=True) as conn:
+            metadata.create_all(conn)
+            current = conn.execute(select(schema_version.c.version)).scalar()
+            if current is None:
+                conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+            elif current > SCHEMA_VERSION:
+                raise UserError(
+                    f"database schema version {current} is newer than this coachgraph "
+                    f"({SCHEMA_VERSION}): upgrade coachgraph"
+                )
+        return SCHEMA_VERSION
+
+    def require_initialised(self) -> None:
+        """Fail with a clear message when `coachgraph init` has not run."""
+        try:
+            missing = [t for t in metadata.tables if not inspect(self.engine).has_table(t)]
+        except OperationalError as exc:
+            raise UserError(self._describe(exc)) from None
+        if missing:
+            raise UserError(
+                f"database {redact_url(self.db_url)} is not initialised "
+                f"(missing tables: {', '.join(sorted(missing))}): run `coachgraph init`"
+            )
+
+    # -- reads -------------------------------------------------------------
+
+    def get_contact(self, contact_id: str) -> ContactRecord | None:
+        """One contact by id."""
+        with self.connect() as conn:
+            row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+        return cast(ContactRecord, dict(row._mapping)) if row else None
+
+    def list_contacts(self) -> list[ContactRecord]:
+        """Every contact, by id."""
+        with self.connect() as conn:
+            rows = conn.execute(select(contacts).order_by(contacts.c.id)).all()
+        return [cast(ContactRecord, dict(r._mapping)) for r in rows]
+
+    def get_company(self, domain: str | None) -> CompanyRecord | None:
+        """One company by domain."""
+        if not domain:
+            return None
+        with self.connect() as conn:
+            row = conn.execute(select(companies).where(companies.c.domain == domain)).first()
+        return cast(CompanyRecord, dict(row._mapping)) if row else None
+
+    def company_domains(self) -> set[str]:
+        """Every known company domain."""
+        with self.connect() as conn:
+            return set(conn.execute(select(companies.c.domain)).scalars())
+
+    def top_facts(self, domain: str | None, limit: int = MAX_FACTS) -> list[FactRecord]:
+        """Up to `limit` facts for a company, highest confidence first (ties by age)."""
+        if not domain:
+            return []
+        query = (
+            select(company_facts.c.fact, company_facts.c.confidence, company_facts.c.source)
+            .where(company_facts.c.company_domain == domain)
+            .order_by(company_facts.c.confidence.desc(), company_facts.c.id)
+            .limit(limit)
+        )
+        with self.connect() as conn:
+            return [cast(FactRecord, dict(r._mapping)) for r in conn.execute(query)]
+
+    def history(self, contact_id: str, limit: int = 20) -> list[MessageRecord]:
+        """The latest `limit` messages with a contact, oldest first."""
+        query = (
+            select(messages.c.direction, messages.c.subject, messages.c.body, messages.c.at)
+            .where(messages.c.contact_id == contact_id)
+            .order_by(messages.c.at.desc(), messages.c.id.desc())
+            .limit(limit)
+        )
+        with self.connect() as conn:
+            rows = [cast(MessageRecord, dict(r._mapping)) for r in conn.execute(query)]
+        return rows[::-1]
+
+    def suppression_reason(self, email: str) -> str | None:
+        """Why an address is suppressed (by the hash of its normalised form), or None."""
+        query = select(suppression.c.reason).where(
+            suppression.c.email_sha256 == email_sha256(email)
+        )
+        with self.connect() as conn:
+            row = conn.execute(query).first()
+        return (row.reason or "suppressed") if row else None
+
+    def retention_reason(self, domain: str | None) -> str | None:
+        """Why a company is on the retention watch list, or None."""
+        if not domain:
+            return None
+        query = select(retention_watch.c.reason).where(retention_watch.c.company_domain == domain)
+        with self.connect() as conn:
+            row = conn.execute(query).first()
+        return (row.reason or "on the retention watch list") if row else None
+
+    def contact_ids_by_email(self, emails: Iterable[str]) -> dict[str, str]:
+        """Map each known email to its contact id."""
+        wanted = list(set(emails))
+        if not wanted:
+            return {}
+        query = select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(wanted))
+        with self.connect() as conn:
+            return {r.email: r.id for r in conn.execute(query)}
+
+    # -- writes ------------------------------------------------------------
+
+    def upsert(self, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> int:
+        """Insert rows, updating the non-key columns of rows that already exist."""
+        if not rows:
+            return 0
+        with self.connect(write=True) as conn:
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            stmt = dialect.insert(table).values(list(rows))
+            updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+            if updates:
+                stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            conn.execute(stmt)
+        return len(rows)
+
+    def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append history messages."""
+        if not rows:
+            return 0
+        with self.connect(write=True) as conn:
+            conn.execute(messages.insert(), list(rows))
+        return len(rows)
+
+    def set_contact_flags(self, contact_id: str, **flags: bool) -> None:
+        """Set do_not_contact / bounced / unsubscribed / replied on one contact."""
+        unknown = set(flags) - {"do_not_contact", "bounced", "unsubscribed", "replied"}
+        if unknown:
+            raise ValueError(f"not contact flags: {sorted(unknown)}")
+        with self.connect(write=True) as conn:
+            conn.execute(contacts.update().where(contacts.c.id == contact_id).values(**flags))

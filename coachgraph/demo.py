@@ -1,0 +1,95 @@
+"""`coachgraph demo`: the main job offline, in a fresh local database."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from coachgraph.crm import CrmStore
+from coachgraph.drafting import draft_many
+from coachgraph.importer import DEMO_FILES, import_file
+from coachgraph.settings import Settings
+from schemas.context import Context
+
+DEMO_NOW = "2026-11-02T09:00:00+00:00"
+
+
+def demo_data_dir() -> Path:
+    """The packaged demo CRM files."""
+    return Path(str(resources.files("coachgraph") / "demo_data"))
+
+
+def load_demo_crm(db_url: str) -> CrmStore:
+    """Create the schema and import every demo file; a rejected row is a bug, so raise."""
+    crm = CrmStore(db_url)
+    crm.init()
+    for kind, name in DEMO_FILES:
+        report = import_file(crm, kind, demo_data_dir() / name)
+        if report.rejected:
+            raise RuntimeError(f"demo data rejected: {report.rejected[0]}")
+    return crm
+
+
+def demo_context(db_url: str, settings: Settings) -> Context:
+    """The demo's context: the environment's flags, its own database and simulated time."""
+    now = settings.now.isoformat() if settings.now else DEMO_NOW
+    return Context.from_settings(settings, db_url=db_url, now=now)
+
+
+def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[str, Any]]:
+    """Recreate the demo database, draft for every contact and print what happened."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    db_url = f"sqlite:///{workdir / 'coachgraph.db'}"
+    crm = load_demo_crm(db_url)
+    contacts = crm.list_contacts()
+    context = demo_context(db_url, settings)
+    mode = "model " + context.llm_model if context.llm_configured else "offline composer"
+    console.print(
+        f"[bold]coachgraph demo[/]: {len(contacts)} contacts, {len(crm.company_domains())} "
+        f"companies, {mode}, now={context.now}"
+    )
+    results = []
+    with console.status("drafting…") as status:
+        for i, result in enumerate(draft_many((c["id"] for c in contacts), context), start=1):
+            status.update(f"drafting… {i}/{len(contacts)}")
+            results.append(result)
+    console.print(_table(contacts, results))
+    counts = Counter(r["action"] for r in results)
+    console.print(
+        "drafted {d} (review passed {p}), replies {r}, blocked {b}, skipped {s}".format(
+            d=counts["compose"] + counts["reply"],
+            p=sum(bool(r["graph_meta"]["review_passed"]) for r in results),
+            r=counts["reply"],
+            b=counts["blocked"],
+            s=counts["skip"],
+        )
+    )
+    console.print(f"database: {workdir / 'coachgraph.db'}  (COACHGRAPH_DB={db_url})")
+    return results
+
+
+def _table(contacts: list[Any], results: list[dict[str, Any]]) -> Table:
+    table = Table(title="One draft per contact", show_lines=False)
+    for column in ("contact", "email", "action", "why / subject", "review"):
+        table.add_column(column, overflow="fold")
+    for contact, result in zip(contacts, results, strict=True):
+        if result["action"] == "blocked":
+            detail, review = f"[red]{result['blocked_reason']}[/]", "-"
+        elif result["action"] == "skip":
+            detail, review = result.get("skip_reason") or "", "-"
+        else:
+            detail = result["draft"]["subject"]
+            passed = result["graph_meta"]["review_passed"]
+            review = "[green]passed[/]" if passed else "[yellow]flagged: " + "; ".join(
+                result["graph_meta"]["review_notes"]
+            ) + "[/]"
+        table.add_row(contact["id"], contact["email"], result["action"], detail, review)
+    return table

@@ -1,0 +1,28 @@
+"""Email normalisation and the suppression hash (SHA-256 of the normalised address)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(raw: str) -> str:
+    """Strip surrounding whitespace and lowercase; the form every lookup and hash uses."""
+    return raw.strip().lower()
+
+
+def is_valid_email(raw: str) -> bool:
+    """Return True when the normalised address looks like local@domain.tld."""
+    return bool(_EMAIL.match(normalize_email(raw)))
+
+
+def email_sha256(raw: str) -> str:
+    """Hex SHA-256 of the normalised address, as stored in the suppression list."""
+    return hashlib.sha256(normalize_email(raw).encode("utf-8")).hexdigest()
+
+
+def contact_id_for(email: str) -> str:
+    """A stable contact id derived from the address, for rows imported without an id."""
+    return "c_" + email_sha256(email)[:12]

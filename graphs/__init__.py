@@ -1,0 +1,1 @@
+"""Graph builders: each returns an uncompiled StateGraph; callers inject persistence."""

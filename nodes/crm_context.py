@@ -1,0 +1,36 @@
+"""Nodes that load what the CRM knows: the contact, company, facts and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from coachgraph.crm import MAX_FACTS, CrmStore
+from coachgraph.errors import NotFoundError
+from schemas.context import Context
+from schemas.orchestrator import OrchestratorState
+
+
+def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Load the contact, their company and its top facts by confidence."""
+    crm = CrmStore(runtime.context.db_url)
+    contact = crm.get_contact(state["contact_id"])
+    if contact is None:
+        raise NotFoundError(f"unknown contact id {state['contact_id']!r}")
+    company = crm.get_company(contact["company_domain"])
+    return {
+        "contact": contact,
+        "company": company,
+        "facts": crm.top_facts(contact["company_domain"], MAX_FACTS),
+        "blocked_reason": None,
+        "draft": None,
+        "graph_meta": {"review_passed": None, "review_notes": [], "role_plan": []},
+        "path": ["hydrate"],
+    }
+
+
+def load_history(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Load the latest messages exchanged with the contact."""
+    crm = CrmStore(runtime.context.db_url)
+    return {"history": crm.history(state["contact_id"]), "path": ["load_history"]}

@@ -1,0 +1,44 @@
+"""Per-contact memory in the LangGraph Store: what earlier touches already said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
+
+from schemas.context import Context
+from schemas.orchestrator import OrchestratorState
+
+EMPTY_MEMORY: dict[str, Any] = {"facts_used": [], "subjects": [], "touches": 0}
+
+
+def memory_namespace(contact_id: str) -> tuple[str, ...]:
+    """Where a contact's memory lives in the store."""
+    return ("coachgraph", "contacts", contact_id)
+
+
+def recall_memory(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Read the facts and subjects earlier sent touches used, so follow-ups say new things."""
+    memory = dict(EMPTY_MEMORY)
+    if runtime.store is not None:
+        item = runtime.store.get(memory_namespace(state["contact_id"]), "touches")
+        if item is not None:
+            memory |= item.value
+    return {"memory": memory, "path": ["recall_memory"]}
+
+
+def remember_touch(
+    store: BaseStore, contact_id: str, *, subject: str, facts_used: list[str]
+) -> dict[str, Any]:
+    """Record a sent touch's subject and facts in the contact's memory."""
+    namespace = memory_namespace(contact_id)
+    item = store.get(namespace, "touches")
+    memory = dict(EMPTY_MEMORY) | (item.value if item else {})
+    memory = {
+        "facts_used": [*memory["facts_used"], *[f for f in facts_used if f not in memory["facts_used"]]],
+        "subjects": [*memory["subjects"], subject],
+        "touches": memory["touches"] + 1,
+    }
+    store.put(namespace, "touches", memory)
+    return memory

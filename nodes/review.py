@@ -1,0 +1,75 @@
+"""The reviewer: deterministic checks on a draft, zero model calls."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.orchestrator import OrchestratorState
+from schemas.provenance import provenance
+
+# Three marker kinds a template can leave behind: {{ jinja }}, {python} and [Bracket Words].
+MARKER_PATTERNS = (
+    re.compile(r"\{\{.*?\}\}", re.DOTALL),
+    re.compile(r"\{[^{}\n]{0,60}\}"),
+    re.compile(r"\[\s*[A-Za-z][A-Za-z _.\-]{0,40}\s*\]"),
+)
+UNSUBSCRIBE = re.compile(r"\bunsubscribe\b|\bopt[- ]?out\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReviewVerdict:
+    """Whether a draft may go to a person as is, and what is wrong with it."""
+
+    passed: bool
+    notes: list[str]
+
+
+def find_markers(text: str) -> list[str]:
+    """Every unresolved template marker in `text`, in order of appearance."""
+    found: list[tuple[int, str]] = []
+    for pattern in MARKER_PATTERNS:
+        for match in pattern.finditer(text):
+            if not any(start <= match.start() < start + len(m) for start, m in found):
+                found.append((match.start(), match.group(0)))
+    return [m for _, m in sorted(found)]
+
+
+def has_marker(text: str) -> bool:
+    """True when `text` holds any template marker."""
+    return bool(find_markers(text))
+
+
+def review_email(subject: str | None, body: str | None) -> ReviewVerdict:
+    """Check a draft: non-empty subject and body, no markers, an unsubscribe line."""
+    notes: list[str] = []
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not subject:
+        notes.append("empty subject")
+    if not body:
+        notes.append("empty body")
+    for where, text in (("subject", subject), ("body", body)):
+        notes.extend(f"template marker {m!r} in {where}" for m in find_markers(text))
+    if body and not UNSUBSCRIBE.search(body):
+        notes.append("missing unsubscribe line")
+    return ReviewVerdict(passed=not notes, notes=notes)
+
+
+def review_draft(state: OrchestratorState) -> dict[str, Any]:
+    """Decide whether the draft passes review; a failure flags it, never blocks it."""
+    draft = state.get("draft") or {"subject": "", "body": ""}
+    verdict = review_email(draft["subject"], draft["body"])
+    reason = "all checks passed" if verdict.passed else "; ".join(verdict.notes)
+    return {
+        "graph_meta": {"review_passed": verdict.passed, "review_notes": verdict.notes},
+        "provenance": {
+            "review": provenance(
+                "deterministic",
+                f"review_draft: {reason}",
+                confidence=1.0,
+                evidence=verdict.notes or ["subject", "body", "markers", "unsubscribe line"],
+            )
+        },
+        "path": ["review_draft"],
+    }

@@ -1,0 +1,53 @@
+"""The safety gate: the authoritative say on whether a contact may get a draft at all."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+
+from coachgraph.crm import CrmStore
+from schemas.context import Context
+from schemas.crm import ContactRecord
+from schemas.orchestrator import BlockReason, OrchestratorState
+from schemas.provenance import provenance
+
+FLAG_REASONS: tuple[BlockReason, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
+
+
+def block_reason(
+    crm: CrmStore, contact: ContactRecord
+) -> tuple[BlockReason, str] | None:
+    """The first reason a contact must not be emailed, with detail, or None."""
+    if why := crm.suppression_reason(contact["email"]):
+        return "suppressed", f"address is on the suppression list ({why})"
+    for flag in FLAG_REASONS:
+        if contact[flag]:
+            return flag, f"contact is flagged {flag}"
+    if why := crm.retention_reason(contact["company_domain"]):
+        return "retention_hold", f"company is held by the retention team: {why}"
+    return None
+
+
+def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Block suppressed, flagged or retention-held contacts; pass everyone else."""
+    crm = CrmStore(runtime.context.db_url)
+    found = block_reason(crm, state["contact"])
+    update: dict[str, Any] = {"path": ["safety_gate"]}
+    if found is None:
+        return update
+    reason, detail = found
+    return update | {
+        "action": "blocked",
+        "blocked_reason": reason,
+        "block_detail": detail,
+        "provenance": {
+            "safety": provenance("deterministic", detail, confidence=1.0, evidence=[reason])
+        },
+    }
+
+
+def route_after_gate(state: OrchestratorState) -> Literal["recall_memory", "__end__"]:
+    """Stop a blocked contact here; carry on otherwise."""
+    return END if state.get("blocked_reason") else "recall_memory"

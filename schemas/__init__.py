@@ -1,0 +1,1 @@
+"""Pydantic models for LLM outputs and CRM rows, graph state TypedDicts, provenance."""
