@@ -137,15 +137,23 @@ def draft(contact_id: str, as_json: bool, now: str | None) -> None:
         out.print(f"skipped: {result['skip_reason']}")
     if result["draft"]:
         meta = result["graph_meta"]
-        verdict = "passed" if meta["review_passed"] else "flagged: " + "; ".join(meta["review_notes"])
-        out.print(f"Subject: {result['draft']['subject']}\n\n{result['draft']['body']}\n", highlight=False)
+        verdict = (
+            "passed" if meta["review_passed"] else "flagged: " + "; ".join(meta["review_notes"])
+        )
+        out.print(
+            f"Subject: {result['draft']['subject']}\n\n{result['draft']['body']}\n", highlight=False
+        )
         out.print(f"review: {verdict}; roles: {', '.join(meta['role_plan'])}")
 
 
 @app.command()
 @click.option(
-    "--dir", "directory", type=click.Path(path_type=Path), default=Path(".coachgraph/demo"),
-    show_default=True, help="Where the fresh demo database goes (recreated each run).",
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path(".coachgraph/demo"),
+    show_default=True,
+    help="Where the fresh demo database goes (recreated each run).",
 )
 @json_option
 def demo(directory: Path, as_json: bool) -> None:

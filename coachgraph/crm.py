@@ -99,6 +99,7 @@ messages = Table(
     Column("at", String(40), nullable=False),
     Column("thread_id", String(255)),
     Column("message_id", String(255)),
+    UniqueConstraint("contact_id", "direction", "at", name="uq_message"),
     Index("ix_messages_contact_at", "contact_id", "at"),
 )
 
@@ -190,7 +191,7 @@ class CrmStore:
         where = redact_url(self.db_url)
         if "locked" in text:
             return f"database {where} is locked by another process ({text}); try again"
-        if "no such table" in text or "does not exist" in text and "relation" in text:
+        if "no such table" in text or ("does not exist" in text and "relation" in text):
             return f"database {where} is not initialised ({text}): run `coachgraph init`"
         return f"cannot use database {where}: {text}"
 
@@ -301,14 +302,16 @@ class CrmStore:
 
     # -- writes ------------------------------------------------------------
 
-    def upsert(self, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> int:
-        """Insert rows, updating the non-key columns of rows that already exist."""
+    def upsert(
+        self, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str], update: bool = True
+    ) -> int:
+        """Insert rows, updating (or with `update=False` keeping) rows that already exist."""
         if not rows:
             return 0
         with self.connect(write=True) as conn:
             dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
             stmt = dialect.insert(table).values(list(rows))
-            updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+            updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys and update}
             if updates:
                 stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
             else:
@@ -317,12 +320,8 @@ class CrmStore:
         return len(rows)
 
     def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Append history messages."""
-        if not rows:
-            return 0
-        with self.connect(write=True) as conn:
-            conn.execute(messages.insert(), list(rows))
-        return len(rows)
+        """Append history messages; one already recorded (contact, direction, instant) stays."""
+        return self.upsert(messages, rows, ["contact_id", "direction", "at"], update=False)
 
     def set_contact_flags(self, contact_id: str, **flags: bool) -> None:
         """Set do_not_contact / bounced / unsubscribed / replied on one contact."""

@@ -88,8 +88,10 @@ def _table(contacts: list[Any], results: list[dict[str, Any]]) -> Table:
         else:
             detail = result["draft"]["subject"]
             passed = result["graph_meta"]["review_passed"]
-            review = "[green]passed[/]" if passed else "[yellow]flagged: " + "; ".join(
-                result["graph_meta"]["review_notes"]
-            ) + "[/]"
+            review = (
+                "[green]passed[/]"
+                if passed
+                else "[yellow]flagged: " + "; ".join(result["graph_meta"]["review_notes"]) + "[/]"
+            )
         table.add_row(contact["id"], contact["email"], result["action"], detail, review)
     return table

@@ -6,18 +6,33 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from langgraph.pregel import Pregel
+from langgraph.graph.state import CompiledStateGraph
 
 from checkpoints.factory import open_store
 from graphs.email_orchestrator import OrchestratorGraph, build_email_orchestrator
 from schemas.context import Context
+from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
 
-CONTRACT_KEYS = ("contact_id", "action", "blocked_reason", "draft", "graph_meta", "provenance", "path")
+CompiledOrchestrator = CompiledStateGraph[
+    OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
+]
+
+CONTRACT_KEYS = (
+    "contact_id",
+    "action",
+    "blocked_reason",
+    "draft",
+    "graph_meta",
+    "provenance",
+    "path",
+)
 
 
 def draft_json(output: dict[str, Any]) -> dict[str, Any]:
     """The `draft --json` shape: contract fields first, extras after, nothing missing."""
-    meta = {"review_passed": None, "review_notes": [], "role_plan": []} | output.get("graph_meta", {})
+    meta = {"review_passed": None, "review_notes": [], "role_plan": []} | output.get(
+        "graph_meta", {}
+    )
     shaped = {
         "contact_id": output["contact_id"],
         "action": output["action"],
@@ -32,13 +47,17 @@ def draft_json(output: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def orchestrator(context: Context, graph: OrchestratorGraph | None = None) -> Iterator[Pregel]:
+def orchestrator(
+    context: Context, graph: OrchestratorGraph | None = None
+) -> Iterator[CompiledOrchestrator]:
     """The compiled orchestrator with the store beside the CRM database."""
     with open_store(context.db_url) as store:
         yield (graph or build_email_orchestrator()).compile(store=store)
 
 
-def draft_for(contact_id: str, context: Context, graph: OrchestratorGraph | None = None) -> dict[str, Any]:
+def draft_for(
+    contact_id: str, context: Context, graph: OrchestratorGraph | None = None
+) -> dict[str, Any]:
     """Draft one email for a contact (or say why not)."""
     return next(iter(draft_many([contact_id], context, graph)))
 
@@ -49,4 +68,5 @@ def draft_many(
     """Draft for each contact in turn, reusing one compiled graph and store."""
     with orchestrator(context, graph) as app:
         for contact_id in contact_ids:
-            yield draft_json(app.invoke({"contact_id": contact_id}, context=context))
+            output = app.invoke({"contact_id": contact_id}, context=context)
+            yield draft_json(dict(output))

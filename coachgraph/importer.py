@@ -96,7 +96,7 @@ def read_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, A
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             record: dict[str, Any] = {k.strip(): v for k, v in row.items() if k is not None}
             if extra:
                 record["__extra__"] = extra
@@ -176,7 +176,10 @@ def import_file(store: CrmStore, kind: str, path: Path) -> ImportReport:
 
 
 def _dedupe(
-    file: str, good: list[tuple[int, Any]], key: Callable[[Any], Any], label: str,
+    file: str,
+    good: list[tuple[int, Any]],
+    key: Callable[[Any], Any],
+    label: str,
     rejected: list[RowError],
 ) -> list[tuple[int, Any]]:
     seen: dict[Any, int] = {}
@@ -206,9 +209,7 @@ def _write_contacts(
     for number, values in rows:
         owner = owners.get(values["email"])
         if owner and owner != values["id"]:
-            rejected.append(
-                RowError(file, number, "email", f"already belongs to contact {owner}")
-            )
+            rejected.append(RowError(file, number, "email", f"already belongs to contact {owner}"))
             continue
         kept.append(values)
     return store.upsert(contacts, kept, ["id"])
@@ -230,7 +231,9 @@ def _write_facts(
         if row.company_domain not in known:
             rejected.append(
                 RowError(
-                    file, number, "company_domain",
+                    file,
+                    number,
+                    "company_domain",
                     f"unknown company {row.company_domain!r}: import companies first",
                 )
             )
@@ -265,7 +268,9 @@ def _write_history(
     kept = []
     for number, row in good:
         if store.get_contact(row.contact_id) is None:
-            rejected.append(RowError(file, number, "contact_id", f"unknown contact {row.contact_id!r}"))
+            rejected.append(
+                RowError(file, number, "contact_id", f"unknown contact {row.contact_id!r}")
+            )
             continue
         kept.append(row.model_dump())
     return store.add_messages(kept)

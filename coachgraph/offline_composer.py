@@ -52,6 +52,10 @@ UNSUBSCRIBE_LINE = (
     "If you'd rather not hear from me, reply \"unsubscribe\" and I won't email you again."
 )
 SHORTER = ("short", "brief", "concise", "fewer words", "too long")
+FALLBACK_OFFER = "a short walkthrough of how we could help"
+# Quoted CRM text never supplies a brace or bracket, so no two harmless fields can join
+# into a marker such as "{title at company}".
+_DELIMITERS = str.maketrans({"{": "(", "}": ")", "[": "(", "]": ")"})
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,13 @@ class ComposeRequest:
 
 
 def clean(value: str | None) -> str | None:
-    """A CRM string fit to quote: stripped, or None when empty or holding a marker."""
+    """A CRM string fit to quote: whitespace folded, delimiters neutralised; None if unusable."""
     if value is None:
         return None
     text = " ".join(value.split())
-    return text if text and not has_marker(text) else None
+    if not text or has_marker(text):
+        return None
+    return text.translate(_DELIMITERS)
 
 
 def tone_for(request: ComposeRequest) -> str | None:
@@ -107,7 +113,7 @@ def compose_email(request: ComposeRequest) -> tuple[str, str]:
         paragraphs.append(_relevance(request, company))
         if len(facts) > 1:
             paragraphs.append(f"I also saw that {_as_clause(facts[1])}.")
-    paragraphs.append(f"We offer {_as_clause(request.offer)}. {CALL_TO_ACTION[tone]}")
+    paragraphs.append(f"We offer {_offer(request)}. {CALL_TO_ACTION[tone]}")
     return _subject(request, company), "\n\n".join(paragraphs)
 
 
@@ -125,7 +131,7 @@ def compose_reply(request: ComposeRequest) -> tuple[str, str]:
             "exactly the kind of situation we help with."
         )
     paragraphs.append(
-        f"We offer {_as_clause(request.offer)}. Would Tuesday or Thursday next week "
+        f"We offer {_offer(request)}. Would Tuesday or Thursday next week "
         "work for a 20-minute call? I'll bring answers to your questions."
     )
     subject = f"Re: {inbound_subject}" if inbound_subject else f"Your note to us{_for(company)}"
@@ -136,6 +142,10 @@ def finish_body(body: str, *, tone: str | None, sender_name: str, sender_company
     """Append the sign-off, signature and unsubscribe line every draft carries."""
     signature = "\n".join([SIGN_OFF.get(tone, "Best,"), sender_name, sender_company])
     return f"{body.rstrip()}\n\n{signature}\n\n{UNSUBSCRIBE_LINE}"
+
+
+def _offer(request: ComposeRequest) -> str:
+    return _as_clause(clean(request.offer) or "") or FALLBACK_OFFER
 
 
 def _greeting(request: ComposeRequest, tone: str | None) -> str:

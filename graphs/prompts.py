@@ -14,8 +14,7 @@ ROLE_PLAN_SYSTEM = (
     "You lead a small team that writes one sales email. Choose which roles run, in order, "
     "from exactly these: researcher (picks the facts to use), composer (writes the email), "
     "reviewer (checks the draft and may ask for one revision). "
-    'Answer with one JSON object: {"roles": ["researcher", "composer", ...]}. '
-    + DATA_RULE
+    'Answer with one JSON object: {"roles": ["researcher", "composer", ...]}. ' + DATA_RULE
 )
 ROLE_PLAN_USER = "DATA (task summary):\n{task}"
 
@@ -25,8 +24,7 @@ DRAFT_SYSTEM = (
     "by first name when given. Honour the requested tone and angle. End with a clear call "
     "to action. Do not write a signature or an unsubscribe line (they are added for you), "
     "and never leave a placeholder such as {{first_name}} or [Company]. "
-    'Answer with one JSON object: {"subject": "...", "body": "..."}. '
-    + DATA_RULE
+    'Answer with one JSON object: {"subject": "...", "body": "..."}. ' + DATA_RULE
 )
 DRAFT_USER = "DATA (contact, company, facts, plan, offer, history, reviewer notes):\n{data}"
 
@@ -34,7 +32,6 @@ REPLY_SYSTEM = (
     "You write a short, helpful reply to an inbound email from a prospect, for a person to "
     "review before sending. Answer their question using only the data, propose a next step, "
     "and do not write a signature or an unsubscribe line. Never leave a placeholder. "
-    'Answer with one JSON object: {"subject": "...", "body": "..."}. '
-    + DATA_RULE
+    'Answer with one JSON object: {"subject": "...", "body": "..."}. ' + DATA_RULE
 )
 REPLY_USER = "DATA (contact, company, facts, the inbound message, offer):\n{data}"

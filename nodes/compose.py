@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from langgraph.pregel import Pregel
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from coachgraph.llm import LLMResult, make_llm
@@ -43,8 +43,12 @@ def write_draft(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]
     calls = [result.call.as_dict()] if result.call else []
     if result.value and result.value.subject.strip() and result.value.body.strip():
         draft = {"subject": result.value.subject.strip(), "body": result.value.body.strip()}
-        prov = provenance("llm", f"drafted by {result.call.model if result.call else 'model'}",
-                          confidence=0.7, evidence=request.facts)
+        prov = provenance(
+            "llm",
+            f"drafted by {result.call.model if result.call else 'model'}",
+            confidence=0.7,
+            evidence=request.facts,
+        )
     else:
         subject, body = OFFLINE[kind](request)
         draft = {"subject": subject, "body": body}
@@ -74,7 +78,8 @@ def sign_draft(state: WorkerState) -> dict[str, Any]:
 
 def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> ComposeRequest:
     """What the composer may use: the brief's facts (or a safe pick), plan, offer, history."""
-    contact, company = state["contact"], state.get("company") or {}
+    contact = state["contact"]
+    company: dict[str, Any] = dict(state.get("company") or {})
     brief = state.get("brief") or select_facts(state.get("facts", []), used=[])
     memory = state.get("memory", {})
     inbound = next((m for m in reversed(state.get("history", [])) if m["direction"] == "in"), None)
@@ -98,7 +103,9 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
     )
 
 
-def delegate_to(kind: WorkerKind, worker: Pregel) -> Callable[..., dict[str, Any]]:
+def delegate_to(
+    kind: WorkerKind, worker: CompiledStateGraph[WorkerState, Context, WorkerState, WorkerState]
+) -> Callable[..., dict[str, Any]]:
     """A parent node that hands one drafting job to a compiled worker subgraph."""
 
     def delegate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -115,7 +122,10 @@ def delegate_to(kind: WorkerKind, worker: Pregel) -> Callable[..., dict[str, Any
         return {
             "draft": result["draft"],
             "revisions": state.get("revisions", 0) + int(revising),
-            "graph_meta": {"facts_used": request.facts, "composer": result["draft_provenance"]["source"]},
+            "graph_meta": {
+                "facts_used": request.facts,
+                "composer": result["draft_provenance"]["source"],
+            },
             "provenance": {"draft": result["draft_provenance"]},
             "llm_calls": result.get("llm_calls", []),
             "path": [f"email_{kind}"],

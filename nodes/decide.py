@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from coachgraph.clock import now_from
 from nodes.roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
 from schemas.context import Context
-from schemas.orchestrator import OrchestratorState
+from schemas.orchestrator import DONE, OrchestratorState
 
 RECENT_OUTBOUND = timedelta(days=3)
 
@@ -47,7 +46,7 @@ def route_after_decide_baseline(
 ) -> Literal["research_facts", "email_compose", "email_reply", "__end__"]:
     """Without a leader: stop on skip, else run the static plan."""
     if state["action"] == "skip":
-        return END
+        return DONE
     return route_roles(state)
 
 
@@ -82,4 +81,4 @@ def route_after_review(
     wants_revision = "reviewer" in state["role_plan"] and meta.get("review_passed") is False
     if wants_revision and state.get("revisions", 0) < 1:
         return route_composer(state)
-    return END
+    return DONE

@@ -36,7 +36,10 @@ def remember_touch(
     item = store.get(namespace, "touches")
     memory = dict(EMPTY_MEMORY) | (item.value if item else {})
     memory = {
-        "facts_used": [*memory["facts_used"], *[f for f in facts_used if f not in memory["facts_used"]]],
+        "facts_used": [
+            *memory["facts_used"],
+            *[f for f in facts_used if f not in memory["facts_used"]],
+        ],
         "subjects": [*memory["subjects"], subject],
         "touches": memory["touches"] + 1,
     }

@@ -32,7 +32,7 @@ def select_facts(facts: list[FactRecord], used: list[str], limit: int = BRIEF_FA
     """Usable facts, ones not used in earlier touches first, highest confidence first."""
     usable: list[str] = []
     skipped: list[str] = []
-    for record in facts:
+    for record in sorted(facts, key=lambda r: -r["confidence"]):
         if reason := why_unusable(record["fact"]):
             skipped.append(f"{reason}: {record['fact'][:80]}")
         else:

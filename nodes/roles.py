@@ -36,6 +36,8 @@ def repair_role_plan(raw: Any) -> RepairedPlan:
     given: list[str] = []
     for item in raw:
         name = item.strip().lower() if isinstance(item, str) else None
+        if name in ROLE_ORDER and name != item:
+            notes.append(f"normalised role {item!r}")
         if name not in ROLE_ORDER:
             notes.append(f"dropped unknown role {item!r}")
         elif name in given:
@@ -53,7 +55,9 @@ def repair_role_plan(raw: Any) -> RepairedPlan:
 
 
 def _fallback(why: str, notes: list[str] | None = None) -> RepairedPlan:
-    return RepairedPlan(roles=list(DEFAULT_ROLE_PLAN), source="default", notes=[*(notes or []), why])
+    return RepairedPlan(
+        roles=list(DEFAULT_ROLE_PLAN), source="default", notes=[*(notes or []), why]
+    )
 
 
 def default_role_plan_provenance(reason: str) -> Provenance:
@@ -89,14 +93,16 @@ def plan_roles(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str,
 def _plan_provenance(plan: RepairedPlan, raw: Any) -> Provenance:
     evidence = [f"raw={json.dumps(raw)[:200]}", *plan.notes]
     if plan.source == "default":
-        return provenance("default", f"fail-open: {plan.notes[-1]}", confidence=1.0, evidence=evidence)
+        return provenance(
+            "default", f"fail-open: {plan.notes[-1]}", confidence=1.0, evidence=evidence
+        )
     if plan.source == "repaired":
         return provenance("repaired", "leader plan repaired", confidence=0.6, evidence=evidence)
     return provenance("llm", "leader plan accepted as given", confidence=0.8, evidence=evidence)
 
 
 def _task_summary(state: OrchestratorState) -> dict[str, Any]:
-    company = state.get("company") or {}
+    company: dict[str, Any] = dict(state.get("company") or {})
     return {
         "action": state.get("action"),
         "touch": state.get("touch", 1),

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from coachgraph.crm import CrmStore
 from schemas.context import Context
 from schemas.crm import ContactRecord
-from schemas.orchestrator import BlockReason, OrchestratorState
+from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState
 from schemas.provenance import provenance
 
-FLAG_REASONS: tuple[BlockReason, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
+FLAG_REASONS: tuple[ContactFlag, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
 
 
-def block_reason(
-    crm: CrmStore, contact: ContactRecord
-) -> tuple[BlockReason, str] | None:
+def block_reason(crm: CrmStore, contact: ContactRecord) -> tuple[BlockReason, str] | None:
     """The first reason a contact must not be emailed, with detail, or None."""
     if why := crm.suppression_reason(contact["email"]):
         return "suppressed", f"address is on the suppression list ({why})"
@@ -50,4 +47,4 @@ def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str
 
 def route_after_gate(state: OrchestratorState) -> Literal["recall_memory", "__end__"]:
     """Stop a blocked contact here; carry on otherwise."""
-    return END if state.get("blocked_reason") else "recall_memory"
+    return DONE if state.get("blocked_reason") else "recall_memory"

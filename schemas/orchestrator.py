@@ -13,6 +13,10 @@ BlockReason = Literal[
     "suppressed", "do_not_contact", "bounced", "unsubscribed", "replied", "retention_hold"
 ]
 Role = Literal["researcher", "composer", "reviewer"]
+ContactFlag = Literal["do_not_contact", "bounced", "unsubscribed", "replied"]
+
+DONE: Literal["__end__"] = "__end__"
+"""LangGraph's END, typed as the literal that route functions return."""
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

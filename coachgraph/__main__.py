@@ -1,0 +1,5 @@
+"""`python -m coachgraph` runs the CLI."""
+
+from coachgraph.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""Graph factories for `langgraph dev` / LangGraph Studio (see langgraph.json).
+
+The server calls these and injects its own checkpointer and store.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs.email_orchestrator import build_email_orchestrator
+from schemas.context import Context
+from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
+
+
+def email_orchestrator() -> CompiledStateGraph[
+    OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
+]:
+    """The AA06 orchestrator, compiled without persistence (the server adds it)."""
+    return build_email_orchestrator().compile()

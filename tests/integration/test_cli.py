@@ -1,0 +1,217 @@
+"""The command line over a real SQLite file: outputs, exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from coachgraph.cli import main
+from coachgraph.crm import CrmStore
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    def run(*args: str, **env: str) -> Run:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(sys, "argv", ["coachgraph", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("COACHGRAPH_DB", url)
+    assert cli("init").code == 0
+    return url
+
+
+def one_line_error(run: Run) -> str:
+    assert run.code == 1, run
+    assert "Traceback" not in run.err
+    lines = [line for line in run.err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, run.err
+    return lines[0]
+
+
+def test_init_is_idempotent(cli: Callable[..., Run], empty_db: str) -> None:
+    assert cli("init").code == 0
+    assert "schema version" in cli("init").out
+
+
+def test_malformed_rows_are_named_and_good_rows_kept(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "id,email,first_name,bounced\n"
+        "a1,ada@acme.example,Ada,false\n"
+        "a2,not-an-email,Bob,false\n"
+        "a3,cy@acme.example,Cy,sometimes\n"
+        "a4,,Dee,no\n"
+        "a5,eve@acme.example,Eve,1\n"
+    )
+    run = cli("import", "contacts", str(path))
+    assert "contacts.csv row 3, field email: not an email address: 'not-an-email'" in run.err
+    assert "contacts.csv row 4, field bounced:" in run.err
+    assert "contacts.csv row 5, field email:" in run.err
+    assert "3 row(s) of contacts.csv rejected" in one_line_error(run)
+    stored = {c["id"]: c for c in CrmStore(empty_db).list_contacts()}
+    assert sorted(stored) == ["a1", "a5"]
+    assert stored["a5"]["bounced"] is True
+
+
+def test_unknown_column_rejects_the_whole_file(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text("id,emial\na1,ada@acme.example\n")
+    line = one_line_error(cli("import", "contacts", str(path)))
+    assert "contacts.csv: unknown column 'emial'" in line and "nothing imported" in line
+    assert CrmStore(empty_db).list_contacts() == []
+
+
+def test_missing_required_column(cli: Callable[..., Run], empty_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "facts.csv"
+    path.write_text("company_domain,confidence\nacme.example,0.5\n")
+    assert "missing required column 'fact'" in one_line_error(cli("import", "facts", str(path)))
+
+
+def test_facts_need_a_known_company_and_a_valid_confidence(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    (tmp_path / "companies.json").write_text(
+        json.dumps([{"domain": "acme.example", "name": "Acme"}])
+    )
+    assert cli("import", "companies", str(tmp_path / "companies.json")).code == 0
+    path = tmp_path / "facts.csv"
+    path.write_text(
+        "company_domain,fact,confidence,source\n"
+        "acme.example,Acme opened a plant.,0.9,news\n"
+        "nope.example,Nope raised money.,0.9,news\n"
+        "acme.example,Acme hired.,1.7,news\n"
+    )
+    run = cli("import", "facts", str(path))
+    assert "facts.csv row 3, field company_domain: unknown company 'nope.example'" in run.err
+    assert "facts.csv row 4, field confidence:" in run.err
+    one_line_error(run)
+    assert [f["fact"] for f in CrmStore(empty_db).top_facts("acme.example")] == [
+        "Acme opened a plant."
+    ]
+
+
+def test_json_import_reports_items_and_bad_json(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "suppression.json"
+    good.write_text(json.dumps([{"email": "A@B.example", "reason": "x"}, {"reason": "no address"}]))
+    run = cli("import", "suppression", str(good), "--json")
+    report = json.loads(run.out)
+    assert report["imported"] == 1
+    assert report["rejected"][0]["row"] == 2
+    one_line_error(run)
+    bad = tmp_path / "broken.json"
+    bad.write_text("[{")
+    assert "broken.json: not valid JSON" in one_line_error(cli("import", "companies", str(bad)))
+
+
+def test_missing_file(cli: Callable[..., Run], empty_db: str) -> None:
+    assert "no such file" in one_line_error(cli("import", "contacts", "nowhere.csv"))
+
+
+def test_uninitialised_database_says_run_init(cli: Callable[..., Run], tmp_path: Path) -> None:
+    run = cli("contacts", "list", COACHGRAPH_DB=f"sqlite:///{tmp_path / 'none.db'}")
+    assert "run `coachgraph init`" in one_line_error(run)
+
+
+def test_unknown_contact_id(cli: Callable[..., Run], demo_db: str) -> None:
+    run = cli("draft", "--contact", "c99", COACHGRAPH_DB=demo_db)
+    assert one_line_error(run) == "error: unknown contact id 'c99'"
+
+
+def test_invalid_flag_value(cli: Callable[..., Run], demo_db: str) -> None:
+    run = cli("draft", "--contact", "c02", COACHGRAPH_DB=demo_db, ORCHESTRATOR_ROLE_PLAN="maybe")
+    line = one_line_error(run)
+    assert "ORCHESTRATOR_ROLE_PLAN='maybe'" in line
+
+
+def test_usage_errors_are_one_line_exit_1(cli: Callable[..., Run], demo_db: str) -> None:
+    assert "--contact" in one_line_error(cli("draft"))
+    assert "No such command" in one_line_error(cli("frobnicate"))
+
+
+def test_draft_json_has_the_contract_fields(cli: Callable[..., Run], demo_db: str) -> None:
+    run = cli("draft", "--contact", "c02", "--json", COACHGRAPH_DB=demo_db)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert {
+        "contact_id",
+        "action",
+        "blocked_reason",
+        "draft",
+        "graph_meta",
+        "provenance",
+        "path",
+    } <= set(data)
+    assert {"review_passed", "review_notes", "role_plan"} <= set(data["graph_meta"])
+    assert data["action"] == "compose" and data["blocked_reason"] is None
+    assert set(data["draft"]) == {"subject", "body"}
+    blocked = json.loads(cli("draft", "--contact", "c03", "--json").out)
+    assert blocked["action"] == "blocked" and blocked["blocked_reason"] == "do_not_contact"
+    assert blocked["draft"] is None
+
+
+def test_contacts_list_json(cli: Callable[..., Run], demo_db: str) -> None:
+    rows = json.loads(cli("contacts", "list", "--json", COACHGRAPH_DB=demo_db).out)
+    assert len(rows) == 25
+    assert {"id", "email", "do_not_contact", "bounced", "unsubscribed", "replied"} <= set(rows[0])
+
+
+def test_console_script_runs_the_demo(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "DEEPSEEK", "COACHGRAPH"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "coachgraph", "demo", "--dir", str(tmp_path / "demo"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert len(results) == 25
+    assert {r["blocked_reason"] for r in results} >= {
+        "suppressed",
+        "do_not_contact",
+        "bounced",
+        "unsubscribed",
+        "replied",
+        "retention_hold",
+    }
+    assert all(r["graph_meta"]["review_passed"] for r in results if r["draft"])
