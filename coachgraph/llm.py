@@ -15,13 +15,15 @@ from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryError,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from coachgraph.settings import Tier
@@ -147,7 +149,7 @@ class JsonLLM:
     def _retrying(self) -> Retrying:
         return Retrying(
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=self.retry_wait_s, max=2.0, jitter=0.1),
+            wait=wait_exponential(multiplier=self.retry_wait_s, max=2.0) + wait_random(0, 0.1),
             retry=retry_if_exception_type((*TRANSIENT, BadContentError)),
             reraise=False,
         )
@@ -155,17 +157,26 @@ class JsonLLM:
     def _once(
         self, client: openai.OpenAI, system: str, user: str, schema: type[T], usage: list[int]
     ) -> T:
-        response = client.chat.completions.create(
-            model=self.model,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-            response_format={"type": "json_object"},
-            temperature=0.3,
-        )
+        try:
+            response = client.chat.completions.create(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": user},
+                ],
+                response_format={"type": "json_object"},
+                temperature=0.3,
+            )
+        except ValueError as exc:  # a 200 whose body is not JSON at all
+            raise BadContentError(f"unreadable response body ({type(exc).__name__})") from None
+        if not isinstance(response, ChatCompletion):
+            raise BadContentError(f"not a chat completion ({type(response).__name__})")
         if response.usage:
-            usage[0] += response.usage.prompt_tokens
-            usage[1] += response.usage.completion_tokens
-        content = response.choices[0].message.content if response.choices else None
-        return parse_json_object(content, schema)
+            usage[0] += response.usage.prompt_tokens or 0
+            usage[1] += response.usage.completion_tokens or 0
+        choice = response.choices[0] if response.choices else None
+        message = getattr(choice, "message", None)
+        return parse_json_object(getattr(message, "content", None), schema)
 
 
 def parse_json_object(content: str | None, schema: type[T]) -> T:
@@ -174,7 +185,8 @@ def parse_json_object(content: str | None, schema: type[T]) -> T:
         raise BadContentError("empty response")
     text = content.strip()
     if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
+        text = text.strip("`").strip()
+        text = text[4:] if text[:4].lower() == "json" else text
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,0 +1,49 @@
+"""Integration fixtures: a scripted OpenAI-compatible server on loopback, and contexts for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from schemas.context import Context
+from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI
+
+
+@pytest.fixture
+def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A started FakeOpenAI with nothing scripted; stopped after the test."""
+    # A proxy from the developer's shell must not sit between the client and loopback.
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, ",".join(filter(None, [os.environ.get(var), "127.0.0.1"])))
+    server = FakeOpenAI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def llm_context(
+    make_context: Callable[..., Context], fake_llm: FakeOpenAI
+) -> Callable[..., Context]:
+    """Build a Context over the demo CRM whose model is the fake server.
+
+    Defaults: the fake key, two attempts per call, and a 2 s request timeout. The timeout
+    is generous on purpose: the fake answers in milliseconds, so only the tests that
+    script a `Delay` ever wait for it, and they pass a small one themselves.
+    """
+
+    def make(**overrides: Any) -> Context:
+        values: dict[str, Any] = {
+            "llm_api_key": SecretStr(FAKE_API_KEY),
+            "llm_base_url": fake_llm.base_url,
+            "llm_timeout_s": 2.0,
+            "llm_max_attempts": 2,
+        }
+        return make_context(**(values | overrides))
+
+    return make
