@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,8 +39,15 @@ def _crm() -> CrmStore:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="coachgraph")
-def app() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log model calls (tokens, latency) to stderr.")
+def app(verbose: bool) -> None:
     """Durable coach→worker sales outreach on LangGraph, with a person approving every email."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()

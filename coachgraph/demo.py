@@ -62,6 +62,16 @@ def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[s
             status.update(f"drafting… {i}/{len(contacts)}")
             results.append(result)
     console.print(_table(contacts, results))
+    for sample in _samples(results):
+        console.print(
+            f"\n[bold]Sample {sample['action']} draft for {sample['contact_id']}[/] "
+            f"(roles {', '.join(sample['graph_meta']['role_plan'])}; "
+            f"{sample['provenance']['draft']['reason']}):",
+            highlight=False,
+        )
+        console.print(
+            f"Subject: {sample['draft']['subject']}\n\n{sample['draft']['body']}", highlight=False
+        )
     counts = Counter(r["action"] for r in results)
     console.print(
         "drafted {d} (review passed {p}), replies {r}, blocked {b}, skipped {s}".format(
@@ -76,9 +86,17 @@ def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[s
     return results
 
 
+def _samples(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first first-touch draft and the first reply, to show what a person approves."""
+    picks = []
+    for action in ("compose", "reply"):
+        picks.extend([r for r in results if r["action"] == action and r["draft"]][:1])
+    return picks
+
+
 def _table(contacts: list[Any], results: list[dict[str, Any]]) -> Table:
     table = Table(title="One draft per contact", show_lines=False)
-    for column in ("contact", "email", "action", "why / subject", "review"):
+    for column in ("contact", "company", "action", "why / subject", "review"):
         table.add_column(column, overflow="fold")
     for contact, result in zip(contacts, results, strict=True):
         if result["action"] == "blocked":
@@ -93,5 +111,7 @@ def _table(contacts: list[Any], results: list[dict[str, Any]]) -> Table:
                 if passed
                 else "[yellow]flagged: " + "; ".join(result["graph_meta"]["review_notes"]) + "[/]"
             )
-        table.add_row(contact["id"], contact["email"], result["action"], detail, review)
+        name = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
+        company = (contact["company_domain"] or "").removesuffix(".example")
+        table.add_row(f"{contact['id']} {name}", company, result["action"], detail, review)
     return table

@@ -165,7 +165,7 @@ def _relevance(request: ComposeRequest, company: str | None) -> str:
     if angle:
         return f"The reason I'm writing: {_lower_first(_as_clause(angle))}."
     title = clean(request.title)
-    role = f"As {_article(title)} {title}{_at(company)}" if title else "In your role"
+    role = f"As {title}{_at(company)}" if title else "In your role"
     focus = clean(request.industry)
     area = f"{focus.lower()} teams" if focus else "teams like yours"
     return f"{role}, you are probably weighing how {area} can grow without adding manual work."
@@ -199,10 +199,6 @@ def _for(company: str | None) -> str:
 
 def _at(company: str | None) -> str:
     return f" at {company}" if company else ""
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -82,7 +82,9 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
     company: dict[str, Any] = dict(state.get("company") or {})
     brief = state.get("brief") or select_facts(state.get("facts", []), used=[])
     memory = state.get("memory", {})
-    inbound = next((m for m in reversed(state.get("history", [])) if m["direction"] == "in"), None)
+    history = state.get("history", [])
+    inbound = next((m for m in reversed(history) if m["direction"] == "in"), None)
+    first_out = next((m["subject"] for m in history if m["direction"] == "out"), None)
     meta = state.get("graph_meta", {})
     return ComposeRequest(
         first_name=contact["first_name"],
@@ -96,7 +98,7 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
         angle=state.get("angle"),
         tone=state.get("tone"),
         feedback=state.get("feedback"),
-        previous_subject=(memory.get("subjects") or [None])[0],
+        previous_subject=(memory.get("subjects") or [first_out])[0],
         inbound_subject=inbound["subject"] if inbound and state["action"] == "reply" else None,
         inbound_body=inbound["body"] if inbound and state["action"] == "reply" else None,
         notes=list(meta.get("review_notes", [])) if state.get("draft") else [],

@@ -177,3 +177,14 @@ def test_contact_upsert_updates_in_place(any_db: str) -> None:
     stored = crm.get_contact("x1")
     assert stored and stored["first_name"] == "Ada" and stored["bounced"] is True
     assert len(crm.list_contacts()) == 1
+
+
+def test_follow_up_replies_to_the_last_outbound_subject(
+    crm: CrmStore, make_context: Callable[..., Context]
+) -> None:
+    # c01 had one outbound email in September and nothing since: this is touch 2.
+    sent = [m for m in crm.history("c01") if m["direction"] == "out"]
+    result = draft_for("c01", make_context())
+    assert result["graph_meta"]["touch"] == 2
+    assert result["draft"]["subject"] == f"Re: {sent[0]['subject']}"
+    assert result["draft"]["body"].splitlines()[2].startswith("Following up on my earlier note")
