@@ -89,15 +89,6 @@ class Settings(BaseSettings):
             return value.replace(tzinfo=UTC)
         return value
 
-    def model_for(self, tier: Tier) -> str:
-        """Return the model name a tier maps to."""
-        by_tier = {"fast": self.llm_model_fast, "strong": self.llm_model_strong}
-        return by_tier.get(tier) or self.llm_model
-
-    def current_time(self) -> datetime:
-        """Return `COACHGRAPH_NOW` when set, else the clock, always timezone-aware."""
-        return self.now or datetime.now(UTC)
-
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning a validation failure into a one-line `UserError`."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from coachgraph.emails import is_valid_email, normalize_email
 
@@ -50,6 +58,15 @@ def _domain(value: str) -> str:
     return domain
 
 
+def _optional_domain(value: str | None) -> str | None:
+    return _domain(value) if value else None
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Domain = Annotated[str, AfterValidator(_domain)]
+OptDomain = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_optional_domain)]
+
+
 class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -58,44 +75,33 @@ class ContactRow(_Row):
     """One contact; `id` is optional and derived from the email when missing."""
 
     id: OptStr = None
-    email: str
+    email: Email
     first_name: OptStr = None
     last_name: OptStr = None
     title: OptStr = None
-    company_domain: OptStr = None
+    company_domain: OptDomain = None
     timezone: OptStr = None
     do_not_contact: Flag = False
     bounced: Flag = False
     unsubscribed: Flag = False
     replied: Flag = False
 
-    _check_email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
-
-    @field_validator("company_domain")
-    @classmethod
-    def _check_domain(cls, value: str | None) -> str | None:
-        return _domain(value) if value else None
-
 
 class CompanyRow(_Row):
     """One company, keyed by its domain."""
 
-    domain: str
+    domain: Domain
     name: OptStr = None
     industry: OptStr = None
-
-    _check_domain = field_validator("domain")(classmethod(lambda cls, v: _domain(v)))
 
 
 class FactRow(_Row):
     """One fact about a company, with how sure we are and where it came from."""
 
-    company_domain: str
+    company_domain: Domain
     fact: str = Field(min_length=1)
     confidence: float = Field(ge=0.0, le=1.0)
     source: OptStr = None
-
-    _check_domain = field_validator("company_domain")(classmethod(lambda cls, v: _domain(v)))
 
 
 class SuppressionRow(_Row):
@@ -121,10 +127,8 @@ class SuppressionRow(_Row):
 class RetentionRow(_Row):
     """A company the retention team owns: outreach holds off it."""
 
-    company_domain: str
+    company_domain: Domain
     reason: OptStr = None
-
-    _check_domain = field_validator("company_domain")(classmethod(lambda cls, v: _domain(v)))
 
 
 class HistoryRow(_Row):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from coachgraph.clock import now_from
 from coachgraph.errors import UserError
 from coachgraph.settings import DEFAULT_DB_URL, Settings, load_settings
 from schemas.context import Context
@@ -41,13 +42,13 @@ def test_defaults_with_an_empty_environment() -> None:
 
 @pytest.mark.parametrize("tier", ["fast", "standard", "strong"])
 def test_every_tier_defaults_to_the_one_model(tier: str) -> None:
-    assert load_settings().model_for(tier) == "deepseek-v4-flash"  # type: ignore[arg-type]
+    assert Context.from_settings(load_settings()).model_for(tier) == "deepseek-v4-flash"
 
 
 def test_tier_models_override_per_tier(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_MODEL_FAST", "small-model")
-    s = load_settings()
-    assert (s.model_for("fast"), s.model_for("standard")) == ("small-model", "deepseek-v4-flash")
+    c = Context.from_settings(load_settings())
+    assert (c.model_for("fast"), c.model_for("standard")) == ("small-model", "deepseek-v4-flash")
 
 
 @pytest.mark.parametrize(("env", "attr"), FLAGS)
@@ -168,7 +169,7 @@ def test_coachgraph_now_is_parsed_and_timezone_aware(
     s = load_settings()
     assert s.now == expected
     assert s.now is not None and s.now.utcoffset() is not None
-    assert s.current_time() == expected
+    assert now_from(Context.from_settings(s).now) == expected
 
 
 def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,7 +180,7 @@ def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_without_now_the_clock_is_used_and_aware() -> None:
     before = datetime.now(UTC)
-    current = load_settings().current_time()
+    current = now_from(Context.from_settings(load_settings()).now)
     assert before <= current <= datetime.now(UTC)
 
 
