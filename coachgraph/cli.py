@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coachgraph.crm import CrmStore
@@ -21,7 +22,9 @@ from coachgraph.settings import load_settings
 from schemas.context import Context
 
 out = Console()
-err = Console(stderr=True)
+text = Console(markup=False, highlight=False)
+"""For user data (names, drafts): never interpreted as Rich markup."""
+err = Console(stderr=True, markup=False, highlight=False)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 now_option = click.option("--now", help="ISO instant to take as now (overrides COACHGRAPH_NOW).")
@@ -86,9 +89,14 @@ def _import_command(kind: str, columns: str) -> Callable[..., None]:
         if as_json:
             _print_json(report.as_dict())
         else:
-            out.print(f"imported {report.imported} {kind} from {report.file}")
+            already = (
+                f" ({report.already_present} already present)" if report.already_present else ""
+            )
+            out.print(
+                f"imported {report.imported} {kind} from {report.file}{already}", markup=False
+            )
             for problem in report.rejected:
-                err.print(f"rejected: {problem}", highlight=False, soft_wrap=True)
+                err.print(f"rejected: {problem}", soft_wrap=True)
         if report.rejected:
             raise UserError(
                 f"{len(report.rejected)} row(s) of {report.file} rejected; "
@@ -122,7 +130,8 @@ def contacts_list(as_json: bool) -> None:
     for c in rows:
         flags = [f for f in ("do_not_contact", "bounced", "unsubscribed", "replied") if c[f]]
         name = " ".join(p for p in (c["first_name"], c["last_name"]) if p)
-        table.add_row(c["id"], c["email"], name, c["company_domain"] or "", ", ".join(flags))
+        cells = (c["id"], c["email"], name, c["company_domain"] or "", ", ".join(flags))
+        table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
 
 
@@ -138,20 +147,18 @@ def draft(contact_id: str, as_json: bool, now: str | None) -> None:
     if as_json:
         _print_json(result)
         return
-    out.print(f"[bold]{result['contact_id']}[/]: {result['action']}")
+    text.print(f"{result['contact_id']}: {result['action']}")
     if result["blocked_reason"]:
-        out.print(f"blocked: {result['blocked_reason']} ({result.get('block_detail')})")
+        text.print(f"blocked: {result['blocked_reason']} ({result.get('block_detail')})")
     if result.get("skip_reason"):
-        out.print(f"skipped: {result['skip_reason']}")
+        text.print(f"skipped: {result['skip_reason']}")
     if result["draft"]:
         meta = result["graph_meta"]
         verdict = (
             "passed" if meta["review_passed"] else "flagged: " + "; ".join(meta["review_notes"])
         )
-        out.print(
-            f"Subject: {result['draft']['subject']}\n\n{result['draft']['body']}\n", highlight=False
-        )
-        out.print(f"review: {verdict}; roles: {', '.join(meta['role_plan'])}")
+        text.print(f"Subject: {result['draft']['subject']}\n\n{result['draft']['body']}\n")
+        text.print(f"review: {verdict}; roles: {', '.join(meta['role_plan'])}")
 
 
 @app.command()
@@ -183,8 +190,8 @@ def main() -> None:
         err.print("error: aborted")
         sys.exit(1)
     except click.ClickException as exc:
-        err.print(f"error: {exc.format_message()}", highlight=False, soft_wrap=True)
+        err.print(f"error: {exc.format_message()}", soft_wrap=True)
         sys.exit(1)
     except UserError as exc:
-        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        err.print(f"error: {exc}", soft_wrap=True)
         sys.exit(1)

@@ -24,15 +24,17 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from coachgraph.db import engine_for, redact_url
+from coachgraph.db import engine_for, redact_url, sqlite_path
 from coachgraph.emails import email_sha256
 from coachgraph.errors import UserError
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 
 SCHEMA_VERSION = 1
 MAX_FACTS = 8
+CHUNK_ROWS = 500
+"""Rows per INSERT: far below SQLite's and Postgres's bound-parameter limits."""
 
 metadata = MetaData()
 
@@ -183,7 +185,7 @@ class CrmStore:
         try:
             with self.engine.begin() if write else self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise UserError(self._describe(exc)) from None
 
     def _describe(self, exc: SQLAlchemyError) -> str:
@@ -197,6 +199,11 @@ class CrmStore:
 
     def init(self) -> int:
         """Create or migrate every table; idempotent. Returns the schema version."""
+        if (path := sqlite_path(self.db_url)) is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"cannot create {path.parent}: {exc.strerror}") from None
         with self.connect(write=True) as conn:
             metadata.create_all(conn)
             current = conn.execute(select(schema_version.c.version)).scalar()
@@ -211,9 +218,12 @@ class CrmStore:
 
     def require_initialised(self) -> None:
         """Fail with a clear message when `coachgraph init` has not run."""
+        path = sqlite_path(self.db_url)
+        if path is not None and not path.is_file():
+            raise UserError(f"no database at {path}: run `coachgraph init` (COACHGRAPH_DB)")
         try:
             missing = [t for t in metadata.tables if not inspect(self.engine).has_table(t)]
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise UserError(self._describe(exc)) from None
         if missing:
             raise UserError(
@@ -305,19 +315,24 @@ class CrmStore:
     def upsert(
         self, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str], update: bool = True
     ) -> int:
-        """Insert rows, updating (or with `update=False` keeping) rows that already exist."""
-        if not rows:
-            return 0
+        """Insert rows, updating (or with `update=False` keeping) rows that already exist.
+
+        All rows go in one transaction, in chunks. Returns how many rows were written
+        (with `update=False`, rows already present are not counted).
+        """
+        written = 0
         with self.connect(write=True) as conn:
             dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-            stmt = dialect.insert(table).values(list(rows))
-            updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys and update}
-            if updates:
-                stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-            conn.execute(stmt)
-        return len(rows)
+            for start in range(0, len(rows), CHUNK_ROWS):
+                stmt = dialect.insert(table).values(list(rows[start : start + CHUNK_ROWS]))
+                updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys and update}
+                if updates:
+                    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+                else:
+                    stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+                # RETURNING counts real writes on both backends (rowcount is -1 on some).
+                written += len(conn.execute(stmt.returning(table.c[keys[0]])).all())
+        return written
 
     def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Append history messages; one already recorded (contact, direction, instant) stays."""

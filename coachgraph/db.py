@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,12 @@ def sqlalchemy_url(db_url: str) -> str:
     """Map a `COACHGRAPH_DB` value (a path, `sqlite:///…`, `postgresql://…`) to a driver URL."""
     if db_url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + db_url.split("://", 1)[1]
-    if db_url.startswith(("postgresql+", "sqlite:")):
+    if db_url.startswith(("postgresql+psycopg://", "sqlite:///", "sqlite://")):
         return db_url
     if "://" in db_url:
         raise UserError(
             f"unsupported COACHGRAPH_DB {redact_url(db_url)!r}: use a file path, "
-            "sqlite:///path.db or postgresql://user@host/db"
+            "sqlite:///path.db or postgresql://user@host/db (driver psycopg)"
         )
     return f"sqlite:///{db_url}"
 
@@ -55,13 +54,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-@functools.lru_cache(maxsize=32)
+def dispose_engines() -> None:
+    """Close every pooled connection, e.g. before a SQLite file is deleted and recreated."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+_engines: dict[str, Engine] = {}
+
+
 def engine_for(db_url: str) -> Engine:
-    """One pooled engine per URL; SQLite files get WAL and a busy timeout."""
+    """One pooled engine per URL, kept for the life of the process."""
+    if db_url not in _engines:
+        _engines[db_url] = _new_engine(db_url)
+    return _engines[db_url]
+
+
+def _new_engine(db_url: str) -> Engine:
+    """A pooled engine; SQLite files get WAL and a busy timeout."""
     url = sqlalchemy_url(db_url)
     path = sqlite_path(db_url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

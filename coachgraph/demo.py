@@ -9,20 +9,46 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coachgraph.crm import CrmStore
+from coachgraph.db import dispose_engines
 from coachgraph.drafting import draft_many
+from coachgraph.errors import UserError
 from coachgraph.importer import DEMO_FILES, import_file
 from coachgraph.settings import Settings
 from schemas.context import Context
 
 DEMO_NOW = "2026-11-02T09:00:00+00:00"
+MARKER = ".coachgraph-demo"
+"""File that marks a directory as the demo's own, so only such a directory is ever wiped."""
 
 
 def demo_data_dir() -> Path:
     """The packaged demo CRM files."""
     return Path(str(resources.files("coachgraph") / "demo_data"))
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Empty a directory the demo made before (never anything else) and mark it as ours."""
+    workdir = workdir.resolve()
+    if workdir.exists():
+        if not workdir.is_dir():
+            raise UserError(f"--dir {workdir} is a file, not a directory")
+        if (workdir / MARKER).is_file():
+            dispose_engines()  # no pooled connection may outlive the file it points at
+            shutil.rmtree(workdir)
+        elif any(workdir.iterdir()):
+            raise UserError(
+                f"--dir {workdir} is not empty and was not made by `coachgraph demo`; "
+                "choose a new or empty directory"
+            )
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --dir {workdir}: {exc.strerror}") from None
+    (workdir / MARKER).write_text("made by coachgraph demo; deleted and recreated on each run\n")
 
 
 def load_demo_crm(db_url: str) -> CrmStore:
@@ -44,9 +70,7 @@ def demo_context(db_url: str, settings: Settings) -> Context:
 
 def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[str, Any]]:
     """Recreate the demo database, draft for every contact and print what happened."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     db_url = f"sqlite:///{workdir / 'coachgraph.db'}"
     crm = load_demo_crm(db_url)
     contacts = crm.list_contacts()
@@ -66,11 +90,12 @@ def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[s
         console.print(
             f"\n[bold]Sample {sample['action']} draft for {sample['contact_id']}[/] "
             f"(roles {', '.join(sample['graph_meta']['role_plan'])}; "
-            f"{sample['provenance']['draft']['reason']}):",
+            f"{escape(sample['provenance']['draft']['reason'])}):",
             highlight=False,
         )
+        draft = sample["draft"]
         console.print(
-            f"Subject: {sample['draft']['subject']}\n\n{sample['draft']['body']}", highlight=False
+            f"Subject: {draft['subject']}\n\n{draft['body']}", markup=False, highlight=False
         )
     counts = Counter(r["action"] for r in results)
     console.print(
@@ -99,19 +124,22 @@ def _table(contacts: list[Any], results: list[dict[str, Any]]) -> Table:
     for column in ("contact", "company", "action", "why / subject", "review"):
         table.add_column(column, overflow="fold")
     for contact, result in zip(contacts, results, strict=True):
-        if result["action"] == "blocked":
-            detail, review = f"[red]{result['blocked_reason']}[/]", "-"
-        elif result["action"] == "skip":
-            detail, review = result.get("skip_reason") or "", "-"
-        else:
-            detail = result["draft"]["subject"]
-            passed = result["graph_meta"]["review_passed"]
-            review = (
-                "[green]passed[/]"
-                if passed
-                else "[yellow]flagged: " + "; ".join(result["graph_meta"]["review_notes"]) + "[/]"
-            )
         name = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
         company = (contact["company_domain"] or "").removesuffix(".example")
-        table.add_row(f"{contact['id']} {name}", company, result["action"], detail, review)
+        detail, review = _outcome(result)
+        table.add_row(
+            escape(f"{contact['id']} {name}"), escape(company), result["action"], detail, review
+        )
     return table
+
+
+def _outcome(result: dict[str, Any]) -> tuple[str, str]:
+    """The table's why/subject and review cells (user text escaped, our markup kept)."""
+    if result["action"] == "blocked":
+        return f"[red]{result['blocked_reason']}[/]", "-"
+    if result["action"] == "skip":
+        return escape(result.get("skip_reason") or ""), "-"
+    if result["graph_meta"]["review_passed"]:
+        return escape(result["draft"]["subject"]), "[green]passed[/]"
+    notes = escape("; ".join(result["graph_meta"]["review_notes"]))
+    return escape(result["draft"]["subject"]), f"[yellow]flagged: {notes}[/]"

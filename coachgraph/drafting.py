@@ -42,8 +42,8 @@ def draft_json(output: dict[str, Any]) -> dict[str, Any]:
         "provenance": output.get("provenance", {}),
         "path": output.get("path", []),
     }
-    extras = {k: output[k] for k in ("block_detail", "skip_reason", "llm_calls") if k in output}
-    return shaped | extras
+    extras = {k: output.get(k) for k in ("block_detail", "skip_reason")}
+    return shaped | extras | {"llm_calls": output.get("llm_calls", [])}
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class ImportReport:
     kind: str
     file: str
     imported: int = 0
+    already_present: int = 0
     rejected: list[RowError] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -78,6 +80,7 @@ class ImportReport:
             "kind": self.kind,
             "file": self.file,
             "imported": self.imported,
+            "already_present": self.already_present,
             "rejected": [e.__dict__ for e in self.rejected],
         }
 
@@ -86,21 +89,28 @@ def read_records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, A
     """Columns and (row number, record) pairs; CSV rows count the header as row 1."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path.name}: not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8"
+        ) from None
     if path.suffix.lower() == ".json":
         return _json_records(path, text)
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         raise UserError(f"{path.name}: empty file, expected a header row")
     columns = [c.strip() for c in reader.fieldnames]
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        for row in reader:
+        # Rows are numbered as in a spreadsheet (header = row 1), even when a quoted field
+        # spans several lines.
+        for number, row in enumerate(reader, start=2):
             extra = row.pop(None, None)
             record: dict[str, Any] = {k.strip(): v for k, v in row.items() if k is not None}
             if extra:
                 record["__extra__"] = extra
-            yield reader.line_num, record
+            yield number, record
 
     return columns, rows()
 
@@ -120,6 +130,12 @@ def check_columns(kind: str, file: str, columns: list[str]) -> None:
     """Reject a file whose header has unknown columns or lacks a required one."""
     model = ROW_MODELS[kind]
     known = set(model.model_fields)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise UserError(
+            f"{file}: column {', '.join(map(repr, repeated))} appears more than once; "
+            "nothing imported"
+        )
     unknown = [c for c in columns if c not in known]
     if unknown:
         raise UserError(
@@ -168,9 +184,10 @@ def import_file(store: CrmStore, kind: str, path: Path) -> ImportReport:
     store.require_initialised()
     file = path.name
     good, bad = validate_rows(kind, file, path)
-    report = ImportReport(kind=kind, file=file, rejected=bad)
-    writer = _WRITERS[kind]
-    report.imported = writer(store, file, good, report.rejected)
+    report = ImportReport(kind=kind, file=file, rejected=list(bad))
+    report.imported = _WRITERS[kind](store, file, good, report.rejected)
+    attempted = len(good) - (len(report.rejected) - len(bad))
+    report.already_present = max(0, attempted - report.imported)
     report.rejected.sort(key=lambda e: e.row)
     return report
 

@@ -133,6 +133,9 @@ class JsonLLM:
             error = _describe(exc.last_attempt.exception())
         except openai.APIError as exc:
             error = _describe(exc)
+        except Exception as exc:  # a model call fails open; it never crashes the node
+            log.warning("model call %s failed unexpectedly: %r", purpose, exc)
+            error = _describe(exc)
         call = LLMCall(
             purpose=purpose,
             model=self.model,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodes.review import has_marker
+from coachgraph.textsafety import why_unquotable
 
 TONES = ("warm", "direct", "formal", "casual", "consultative")
 
@@ -84,7 +84,7 @@ def clean(value: str | None) -> str | None:
     if value is None:
         return None
     text = " ".join(value.split())
-    if not text or has_marker(text):
+    if not text or why_unquotable(text):
         return None
     return text.translate(_DELIMITERS)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,18 @@ class Settings(BaseSettings):
         validation_alias="COACHGRAPH_OFFER",
     )
     """What drafts offer when no campaign gives an offer."""
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError("expected an http(s) URL such as https://api.deepseek.com")
+        return value
 
     @field_validator("now")
     @classmethod

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from langgraph.graph import END, START, StateGraph
 
-from nodes.compose import sign_draft, write_draft
+from nodes.compose import sign_draft, write_first_touch, write_reply
 from schemas.context import Context
-from schemas.worker import WorkerState
+from schemas.worker import WorkerInput, WorkerOutput, WorkerState
+
+WorkerGraph = StateGraph[WorkerState, Context, WorkerInput, WorkerOutput]
 
 
-def _build_worker() -> StateGraph[WorkerState, Context, WorkerState, WorkerState]:
-    graph = StateGraph(WorkerState, context_schema=Context)
-    graph.add_node("write_draft", write_draft)
+def build_email_compose() -> WorkerGraph:
+    """First touches and follow-ups: write (model or offline), then sign."""
+    return _write_then_sign("write_first_touch", write_first_touch)
+
+
+def build_email_reply() -> WorkerGraph:
+    """Replies to an inbound message: write (model or offline), then sign."""
+    return _write_then_sign("write_reply", write_reply)
+
+
+def _write_then_sign(name: str, write: Callable[..., dict[str, Any]]) -> WorkerGraph:
+    graph: WorkerGraph = StateGraph(
+        WorkerState, context_schema=Context, input_schema=WorkerInput, output_schema=WorkerOutput
+    )
+    graph.add_node(name, write)
     graph.add_node("sign_draft", sign_draft)
-    graph.add_edge(START, "write_draft")
-    graph.add_edge("write_draft", "sign_draft")
+    graph.add_edge(START, name)
+    graph.add_edge(name, "sign_draft")
     graph.add_edge("sign_draft", END)
     return graph
-
-
-def build_email_compose() -> StateGraph[WorkerState, Context, WorkerState, WorkerState]:
-    """First touches and follow-ups: write (model or offline), then sign."""
-    return _build_worker()
-
-
-def build_email_reply() -> StateGraph[WorkerState, Context, WorkerState, WorkerState]:
-    """Replies to an inbound message: write (model or offline), then sign."""
-    return _build_worker()

@@ -20,21 +20,30 @@ from coachgraph.offline_composer import (
 )
 from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
 from nodes.research import select_facts
-from schemas.context import Context
+from schemas.context import Context, context_of
 from schemas.llm import DraftOutput
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import Provenance, provenance
-from schemas.worker import WorkerKind, WorkerState
+from schemas.worker import WorkerInput, WorkerKind, WorkerOutput, WorkerState
 
 PROMPTS = {"compose": (DRAFT_SYSTEM, DRAFT_USER), "reply": (REPLY_SYSTEM, REPLY_USER)}
 OFFLINE = {"compose": compose_email, "reply": compose_reply}
 
 
-def write_draft(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Draft with the model when it answers well; otherwise with the offline composer."""
-    kind, request = state["kind"], ComposeRequest(**state["request"])
+def write_first_touch(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Draft a first touch or follow-up: the model when it answers well, else offline."""
+    return _write(state, runtime, "compose")
+
+
+def write_reply(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Draft a reply to an inbound message: the model when it answers well, else offline."""
+    return _write(state, runtime, "reply")
+
+
+def _write(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
+    request = ComposeRequest(**state["request"])
     system, user = PROMPTS[kind]
-    result = make_llm("standard", runtime.context).complete(
+    result = make_llm("standard", context_of(runtime)).complete(
         system=system,
         user=user.format(data=json.dumps(state["request"], ensure_ascii=False, indent=1)),
         schema=DraftOutput,
@@ -93,7 +102,7 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
         company=company.get("name"),
         industry=company.get("industry"),
         facts=brief["facts"],
-        offer=state.get("offer") or runtime.context.offer,
+        offer=state.get("offer") or context_of(runtime).offer,
         touch=state.get("touch", 1),
         angle=state.get("angle"),
         tone=state.get("tone"),
@@ -105,20 +114,21 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
     )
 
 
-def delegate_to(
-    kind: WorkerKind, worker: CompiledStateGraph[WorkerState, Context, WorkerState, WorkerState]
-) -> Callable[..., dict[str, Any]]:
+Worker = CompiledStateGraph[WorkerState, Context, WorkerInput, WorkerOutput]
+
+
+def delegate_to(kind: WorkerKind, worker: Worker) -> Callable[..., dict[str, Any]]:
     """A parent node that hands one drafting job to a compiled worker subgraph."""
 
     def delegate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
         request = build_request(state, runtime)
         result = worker.invoke(
-            {
-                "kind": kind,
-                "request": asdict(request),
-                "sender_name": state.get("sender_name") or runtime.context.sender_name,
-                "sender_company": state.get("sender_company") or runtime.context.sender_company,
-            }
+            WorkerInput(
+                request=asdict(request),
+                sender_name=state.get("sender_name") or context.sender_name,
+                sender_company=state.get("sender_company") or context.sender_company,
+            )
         )
         revising = state.get("draft") is not None
         return {

@@ -8,13 +8,13 @@ from langgraph.runtime import Runtime
 
 from coachgraph.crm import MAX_FACTS, CrmStore
 from coachgraph.errors import NotFoundError
-from schemas.context import Context
+from schemas.context import Context, context_of
 from schemas.orchestrator import OrchestratorState
 
 
 def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Load the contact, their company and its top facts by confidence."""
-    crm = CrmStore(runtime.context.db_url)
+    crm = CrmStore(context_of(runtime).db_url)
     contact = crm.get_contact(state["contact_id"])
     if contact is None:
         raise NotFoundError(f"unknown contact id {state['contact_id']!r}")
@@ -32,5 +32,5 @@ def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, An
 
 def load_history(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Load the latest messages exchanged with the contact."""
-    crm = CrmStore(runtime.context.db_url)
+    crm = CrmStore(context_of(runtime).db_url)
     return {"history": crm.history(state["contact_id"]), "path": ["load_history"]}

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from coachgraph.clock import now_from
 from nodes.roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
-from schemas.context import Context
+from schemas.context import Context, context_of
 from schemas.orchestrator import DONE, OrchestratorState
 
 RECENT_OUTBOUND = timedelta(days=3)
@@ -25,7 +25,7 @@ def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
         action = "reply"
     elif last and "touch" not in state:
         sent = datetime.fromisoformat(last["at"].replace("Z", "+00:00"))
-        if now_from(runtime.context.now) - sent < RECENT_OUTBOUND:
+        if now_from(context_of(runtime).now) - sent < RECENT_OUTBOUND:
             action = "skip"
             skip_reason = f"last email went out at {last['at']}, under 3 days ago"
     return {
@@ -34,9 +34,7 @@ def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
         "touch": touch,
         "role_plan": list(DEFAULT_ROLE_PLAN),
         "graph_meta": {"role_plan": list(DEFAULT_ROLE_PLAN), "touch": touch},
-        "provenance": {
-            "role_plan": default_role_plan_provenance("static plan: the plan_roles leader is off")
-        },
+        "provenance": {"role_plan": default_role_plan_provenance("static default role plan")},
         "path": ["decide_action"],
     }
 
@@ -54,7 +52,7 @@ def route_after_decide(
     state: OrchestratorState, runtime: Runtime[Context]
 ) -> Literal["plan_roles", "research_facts", "email_compose", "email_reply", "__end__"]:
     """Stop on skip; ask the leader when its flag is on; else run the static plan."""
-    if state["action"] != "skip" and runtime.context.orchestrator_role_plan:
+    if state["action"] != "skip" and context_of(runtime).orchestrator_role_plan:
         return "plan_roles"
     return route_after_decide_baseline(state)
 

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from nodes.review import has_marker
+from coachgraph.textsafety import why_unquotable
 from schemas.crm import FactRecord
 from schemas.orchestrator import Brief, OrchestratorState
 
 BRIEF_FACTS = 2
-# Text that addresses the reader (an AI, a system) rather than stating a fact about a company.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|override)\b.{0,40}\b(instruction|rule|prompt|previous)s?\b"
-    r"|\b(assistant|system prompt)\b\s*:"
-    r"|[\w.+-]+@[\w-]+\.[\w.]+",
-    re.IGNORECASE,
-)
-
-
-def why_unusable(fact: str) -> str | None:
-    """Why a fact must not be quoted in an email, or None when it may be."""
-    if has_marker(fact):
-        return "holds a template marker"
-    if _INSTRUCTION.search(fact):
-        return "reads like an instruction or holds an address, not a company fact"
-    return None
 
 
 def select_facts(facts: list[FactRecord], used: list[str], limit: int = BRIEF_FACTS) -> Brief:
@@ -33,7 +16,7 @@ def select_facts(facts: list[FactRecord], used: list[str], limit: int = BRIEF_FA
     usable: list[str] = []
     skipped: list[str] = []
     for record in sorted(facts, key=lambda r: -r["confidence"]):
-        if reason := why_unusable(record["fact"]):
+        if reason := why_unquotable(record["fact"]):
             skipped.append(f"{reason}: {record['fact'][:80]}")
         else:
             usable.append(record["fact"])

@@ -6,15 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from coachgraph.textsafety import find_markers
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import provenance
 
-# Three marker kinds a template can leave behind: {{ jinja }}, {python} and [Bracket Words].
-MARKER_PATTERNS = (
-    re.compile(r"\{\{.*?\}\}", re.DOTALL),
-    re.compile(r"\{[^{}\n]{0,60}\}"),
-    re.compile(r"\[\s*[A-Za-z][A-Za-z _.\-]{0,40}\s*\]"),
-)
+MAX_SUBJECT = 150
 UNSUBSCRIBE = re.compile(r"\bunsubscribe\b|\bopt[- ]?out\b", re.IGNORECASE)
 
 
@@ -24,21 +20,6 @@ class ReviewVerdict:
 
     passed: bool
     notes: list[str]
-
-
-def find_markers(text: str) -> list[str]:
-    """Every unresolved template marker in `text`, in order of appearance."""
-    found: list[tuple[int, str]] = []
-    for pattern in MARKER_PATTERNS:
-        for match in pattern.finditer(text):
-            if not any(start <= match.start() < start + len(m) for start, m in found):
-                found.append((match.start(), match.group(0)))
-    return [m for _, m in sorted(found)]
-
-
-def has_marker(text: str) -> bool:
-    """True when `text` holds any template marker."""
-    return bool(find_markers(text))
 
 
 def review_email(subject: str | None, body: str | None) -> ReviewVerdict:
@@ -53,6 +34,10 @@ def review_email(subject: str | None, body: str | None) -> ReviewVerdict:
         notes.extend(f"template marker {m!r} in {where}" for m in find_markers(text))
     if body and not UNSUBSCRIBE.search(body):
         notes.append("missing unsubscribe line")
+    if "\n" in subject or "\r" in subject:
+        notes.append("subject has a line break")
+    if len(subject) > MAX_SUBJECT:
+        notes.append(f"subject longer than {MAX_SUBJECT} characters")
     return ReviewVerdict(passed=not notes, notes=notes)
 
 

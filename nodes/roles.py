@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from coachgraph.llm import make_llm
 from graphs.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
-from schemas.context import Context
+from schemas.context import Context, context_of
 from schemas.llm import RolePlanOutput
 from schemas.orchestrator import OrchestratorState, Role
 from schemas.provenance import Provenance, provenance
@@ -67,7 +67,7 @@ def default_role_plan_provenance(reason: str) -> Provenance:
 
 def plan_roles(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the leader for an ordered role plan; repair it or fail open to the default."""
-    llm = make_llm("standard", runtime.context)
+    llm = make_llm("standard", context_of(runtime))
     result = llm.complete(
         system=ROLE_PLAN_SYSTEM,
         user=ROLE_PLAN_USER.format(task=json.dumps(_task_summary(state))),

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from coachgraph.crm import CrmStore
-from schemas.context import Context
+from schemas.context import Context, context_of
 from schemas.crm import ContactRecord
 from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState
 from schemas.provenance import provenance
@@ -29,7 +29,7 @@ def block_reason(crm: CrmStore, contact: ContactRecord) -> tuple[BlockReason, st
 
 def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Block suppressed, flagged or retention-held contacts; pass everyone else."""
-    crm = CrmStore(runtime.context.db_url)
+    crm = CrmStore(context_of(runtime).db_url)
     found = block_reason(crm, state["contact"])
     update: dict[str, Any] = {"path": ["safety_gate"]}
     if found is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -47,6 +47,11 @@ class Context:
     offer: str = "a 20-minute walkthrough of how teams like yours cut manual follow-up work"
     """What the draft offers."""
 
+    def __post_init__(self) -> None:
+        # A run started with a plain dict (LangGraph Studio, the API) carries the key as str.
+        if isinstance(self.llm_api_key, str):
+            object.__setattr__(self, "llm_api_key", SecretStr(self.llm_api_key))
+
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Context:
         """Build a context from validated settings, with per-run overrides on top."""
@@ -85,3 +90,12 @@ class Context:
     def llm_configured(self) -> bool:
         """True when a key is set, i.e. drafts go to the model rather than offline."""
         return self.llm_api_key is not None and bool(self.llm_api_key.get_secret_value())
+
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
+
+
+def context_of(runtime: Runtime[Context]) -> Context:
+    """The run's context; a run started without one takes every value from the environment."""
+    return runtime.context if runtime.context is not None else Context.from_settings()

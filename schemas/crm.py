@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
@@ -11,15 +12,43 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 
 from coachgraph.emails import is_valid_email, normalize_email
 
+
+def utc_iso(value: str) -> str:
+    """An ISO-8601 instant (naive or date-only taken as UTC) as `YYYY-MM-DDTHH:MM:SS+00:00`."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="seconds")
+
+
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("contains a control character")
+    return value
+
+
+def _one_line(value: str | None) -> str | None:
+    _printable(value)
+    if value is not None and _LINE_BREAK.search(value):
+        raise ValueError("contains a line break")
+    return value
 
 
 def _flag(value: Any) -> bool:
@@ -42,18 +71,36 @@ def _blank_to_none(value: Any) -> Any:
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
-OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+# Optional one-line strings: blank → None, bounded, no control characters or line breaks.
+OptStr = Annotated[
+    Annotated[str, StringConstraints(max_length=500)] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_one_line),
+]
+OptId = Annotated[
+    Annotated[str, StringConstraints(max_length=64)] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_one_line),
+]
 
 
 def _email(value: str) -> str:
-    if not is_valid_email(value):
+    if len(value) > 320 or _CONTROL.search(value) or not is_valid_email(value):
         raise ValueError(f"not an email address: {value!r}")
     return normalize_email(value)
 
 
 def _domain(value: str) -> str:
     domain = value.strip().lower()
-    if not domain or " " in domain or "." not in domain:
+    if (
+        not domain
+        or len(domain) > 255
+        or _CONTROL.search(domain)
+        or " " in domain
+        or "." not in domain
+    ):
         raise ValueError(f"not a domain: {value!r}")
     return domain
 
@@ -74,13 +121,13 @@ class _Row(BaseModel):
 class ContactRow(_Row):
     """One contact; `id` is optional and derived from the email when missing."""
 
-    id: OptStr = None
+    id: OptId = None
     email: Email
     first_name: OptStr = None
     last_name: OptStr = None
     title: OptStr = None
     company_domain: OptDomain = None
-    timezone: OptStr = None
+    timezone: OptId = None
     do_not_contact: Flag = False
     bounced: Flag = False
     unsubscribed: Flag = False
@@ -99,7 +146,7 @@ class FactRow(_Row):
     """One fact about a company, with how sure we are and where it came from."""
 
     company_domain: Domain
-    fact: str = Field(min_length=1)
+    fact: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_one_line)]
     confidence: float = Field(ge=0.0, le=1.0)
     source: OptStr = None
 
@@ -108,7 +155,7 @@ class SuppressionRow(_Row):
     """One suppressed address, given as the email or its SHA-256."""
 
     email: OptStr = None
-    email_sha256: OptStr = None
+    email_sha256: OptId = None
     reason: OptStr = None
 
     @model_validator(mode="after")
@@ -134,22 +181,17 @@ class RetentionRow(_Row):
 class HistoryRow(_Row):
     """One message in or out, for the history a draft reads."""
 
-    contact_id: str
+    contact_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     direction: Literal["in", "out"]
     subject: OptStr = None
-    body: str = ""
+    body: Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_printable)] = ""
     at: str
 
     @field_validator("at")
     @classmethod
-    def _iso(cls, value: str) -> str:
-        from datetime import datetime
-
-        try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
-        return value
+    def _utc_iso(cls, value: str) -> str:
+        """Store instants as UTC ISO strings, so they sort and subtract correctly."""
+        return utc_iso(value)
 
 
 class ContactRecord(TypedDict):

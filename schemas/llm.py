@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class RolePlanOutput(BaseModel):
@@ -22,5 +22,16 @@ class DraftOutput(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    subject: str = Field(description="Subject line, under 80 characters, no placeholders.")
-    body: str = Field(description="Plain-text body without signature or unsubscribe line.")
+    subject: str = Field(
+        max_length=200, description="Subject line, under 80 characters, no placeholders."
+    )
+    body: str = Field(
+        max_length=10_000, description="Plain-text body without signature or unsubscribe line."
+    )
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("subject must be one line")
+        return value

@@ -1,9 +1,9 @@
-"""State of the email_compose / email_reply worker subgraphs."""
+"""Schemas of the email_compose / email_reply worker subgraphs: input, state, output."""
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, Required, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from schemas.orchestrator import Draft
 from schemas.provenance import Provenance
@@ -11,14 +11,26 @@ from schemas.provenance import Provenance
 WorkerKind = Literal["compose", "reply"]
 
 
-class WorkerState(TypedDict, total=False):
-    """One drafting job: the request in, a signed draft and its provenance out."""
+class WorkerInput(TypedDict):
+    """One drafting job handed down by the orchestrator."""
 
-    kind: Required[WorkerKind]
-    request: Required[dict[str, Any]]
+    request: dict[str, Any]
     """ComposeRequest fields (plain JSON)."""
-    sender_name: Required[str]
-    sender_company: Required[str]
+    sender_name: str
+    sender_company: str
+
+
+class WorkerOutput(TypedDict):
+    """What the worker reports back: the signed draft and how it was made."""
+
+    draft: Draft
+    draft_provenance: Provenance
+    llm_calls: list[dict[str, Any]]
+
+
+class WorkerState(WorkerInput, total=False):
+    """The job plus what its nodes write."""
+
     draft: Draft
     draft_provenance: Provenance
     llm_calls: Annotated[list[dict[str, Any]], operator.add]

@@ -102,10 +102,9 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        from coachgraph.db import engine_for
+        from coachgraph.db import dispose_engines
 
-        for cached in [f"{base}/{name}"]:
-            engine_for(cached).dispose()
+        dispose_engines()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin2:
             admin2.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from schemas.context import Context
 pytestmark = pytest.mark.golden
 
 SNAPSHOT = Path(__file__).parent / "email_orchestrator.mmd"
+GOLDEN_DEMO = Path(__file__).parent / "demo_flags_off.json"
 
 
 def _dump(results: list[dict[str, object]]) -> bytes:
@@ -63,4 +67,30 @@ def test_readme_shows_the_current_graph() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert readme_block("email_orchestrator") in readme, (
         "README diagram is stale: run make diagrams"
+    )
+
+
+def test_demo_with_flags_unset_matches_the_frozen_golden_output(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Through the real console script, with no flag, key or clock in the environment, so a
+    # change to what flags-off produces shows up here even when both graphs change alike.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LLM_", "DEEPSEEK", "COACHGRAPH", "CAMPAIGN_", "ORCHESTRATOR_"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "coachgraph", "demo", "--json", "--dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if request.config.getoption("--update-snapshots"):
+        GOLDEN_DEMO.write_text(done.stdout)
+    assert done.stdout == GOLDEN_DEMO.read_text(), (
+        "flags-off output changed: if intended, rerun with --update-snapshots and review the diff"
     )

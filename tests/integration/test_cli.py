@@ -43,11 +43,11 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def empty_db(tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    monkeypatch.setenv("COACHGRAPH_DB", url)
+def empty_db(any_db: str, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
+    """An initialised, empty database: a SQLite file, then a throwaway Postgres database."""
+    monkeypatch.setenv("COACHGRAPH_DB", any_db)
     assert cli("init").code == 0
-    return url
+    return any_db
 
 
 def one_line_error(run: Run) -> str:
@@ -215,3 +215,168 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
         "retention_hold",
     }
     assert all(r["graph_meta"]["review_passed"] for r in results if r["draft"])
+
+
+def test_quoted_fields_may_span_lines_and_rows_count_records(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("id,email\nk1,k1@acme.example\n")
+    assert cli("import", "contacts", str(contacts)).code == 0
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "contact_id,direction,subject,body,at\n"
+        'k1,in,Pricing,"Hi Sam,\n\nWhat does it cost?\nThanks",2026-11-01T09:00:00Z\n'
+        "k1,sideways,Oops,x,2026-11-01T10:00:00Z\n"
+    )
+    run = cli("import", "history", str(history))
+    assert "history.csv row 3, field direction:" in run.err
+    one_line_error(run)
+    assert CrmStore(empty_db).history("k1")[0]["body"] == "Hi Sam,\n\nWhat does it cost?\nThanks"
+
+
+def test_history_instants_are_normalised_to_utc(
+    cli: Callable[..., Run], demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A naive and a date-only instant (taken as UTC), and an inbound at 04:00Z written as
+    # 20:00-08:00 the day before, which in real time comes after the 01:00Z outbound.
+    monkeypatch.setenv("COACHGRAPH_DB", demo_db)
+    history = tmp_path / "history.json"
+    history.write_text(
+        json.dumps(
+            [
+                {
+                    "contact_id": "c02",
+                    "direction": "out",
+                    "subject": "Hello",
+                    "body": "x",
+                    "at": "2026-10-01",
+                },
+                {
+                    "contact_id": "c04",
+                    "direction": "out",
+                    "subject": "Hi",
+                    "body": "x",
+                    "at": "2026-10-31T01:00:00Z",
+                },
+                {
+                    "contact_id": "c04",
+                    "direction": "in",
+                    "subject": "Question",
+                    "body": "How much?",
+                    "at": "2026-10-30T20:00:00-08:00",
+                },
+            ]
+        )
+    )
+    assert cli("import", "history", str(history)).code == 0
+    assert CrmStore(demo_db).history("c02")[-1]["at"] == "2026-10-01T00:00:00+00:00"
+    assert json.loads(cli("draft", "--contact", "c02", "--json").out)["action"] == "compose"
+    assert json.loads(cli("draft", "--contact", "c04", "--json").out)["action"] == "reply"
+
+
+def test_reimporting_history_adds_nothing(cli: Callable[..., Run], demo_db: str) -> None:
+    from coachgraph.demo import demo_data_dir
+
+    run = cli("import", "history", str(demo_data_dir() / "history.csv"), COACHGRAPH_DB=demo_db)
+    assert run.code == 0
+    assert "imported 0 history from history.csv (4 already present)" in run.out
+
+
+def test_large_imports_are_chunked(cli: Callable[..., Run], empty_db: str, tmp_path: Path) -> None:
+    # 7,000 rows × 11 columns is past Postgres's 65,535 bound parameters in one statement.
+    path = tmp_path / "contacts.csv"
+    path.write_text("id,email\n" + "".join(f"x{i},p{i}@big.example\n" for i in range(7000)))
+    run = cli("import", "contacts", str(path))
+    assert run.code == 0, run.err
+    assert len(CrmStore(empty_db).list_contacts()) == 7000
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ("x" * 65 + ",long@acme.example", "id"),
+        ("n1,nul\x00@acme.example", "email"),
+        ('t1,t@acme.example,"two\nlines"', "first_name"),
+        ("t2,t2@acme.example," + "y" * 501, "first_name"),
+    ],
+)
+def test_values_the_database_would_refuse_are_row_errors(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path, row: str, field: str
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(f"id,email,first_name\nok,ok@acme.example,Ok\n{row}\n")
+    run = cli("import", "contacts", str(path))
+    assert f"contacts.csv row 3, field {field}:" in run.err
+    one_line_error(run)
+    assert [c["id"] for c in CrmStore(empty_db).list_contacts()] == ["ok"]
+
+
+def test_file_that_is_not_utf8(cli: Callable[..., Run], empty_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,email\n1,léa@x.example\n".encode("latin-1"))
+    assert "latin1.csv: not UTF-8" in one_line_error(cli("import", "contacts", str(path)))
+
+
+def test_repeated_column_rejects_the_file(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "suppression.csv"
+    path.write_text("email,email\na@b.example,c@d.example\n")
+    line = one_line_error(cli("import", "suppression", str(path)))
+    assert "column 'email' appears more than once" in line
+
+
+def test_user_text_is_never_read_as_markup(
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text("id,email,first_name\nm1,m1@acme.example,[/oops]\nm2,m2@acme.example,[bold]\n")
+    assert cli("import", "contacts", str(path)).code == 0
+    run = cli("contacts", "list")
+    assert run.code == 0, run.err
+    assert "[/oops]" in run.out and "[bold]" in run.out
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COACHGRAPH_DB": "postgresql+psycopg2://u@h/db"}, "unsupported COACHGRAPH_DB"),
+        ({"LLM_BASE_URL": "http://[::1"}, "invalid setting LLM_BASE_URL"),
+        ({"LLM_BASE_URL": "ftp://example.test"}, "invalid setting LLM_BASE_URL"),
+        ({"LLM_MAX_ATTEMPTS": "0"}, "invalid setting LLM_MAX_ATTEMPTS"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(
+    cli: Callable[..., Run], env: dict[str, str], message: str
+) -> None:
+    assert message in one_line_error(cli("init", **env))
+
+
+def test_database_path_under_a_file(cli: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    run = cli("init", COACHGRAPH_DB=f"sqlite:///{tmp_path / 'afile' / 'x.db'}")
+    assert "cannot create" in one_line_error(run)
+
+
+def test_checking_a_missing_database_creates_nothing(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    target = tmp_path / "typo" / "crm.db"
+    run = cli("contacts", "list", COACHGRAPH_DB=f"sqlite:///{target}")
+    assert "no database at" in one_line_error(run)
+    assert not target.parent.exists()
+
+
+def test_demo_never_wipes_a_directory_it_did_not_make(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    precious = tmp_path / "project"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    run = cli("demo", "--dir", str(precious))
+    assert "not made by `coachgraph demo`" in one_line_error(run)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    demo_dir = tmp_path / "demo"
+    assert cli("demo", "--dir", str(demo_dir)).code == 0
+    assert cli("demo", "--dir", str(demo_dir)).code == 0  # its own directory is recreated

@@ -18,7 +18,8 @@ from coachgraph.offline_composer import (
     finish_body,
     tone_for,
 )
-from nodes.review import find_markers, review_email
+from coachgraph.textsafety import find_markers
+from nodes.review import review_email
 
 BASE = ComposeRequest(
     first_name="Lucas",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.research import BRIEF_FACTS, research_facts, select_facts, why_unusable
+from coachgraph.textsafety import why_unquotable as why_unusable
+from nodes.research import BRIEF_FACTS, research_facts, select_facts
 from schemas.crm import FactRecord
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from nodes.review import find_markers, review_draft, review_email
+from coachgraph.textsafety import find_markers
+from nodes.review import review_draft, review_email
 from schemas.orchestrator import OrchestratorState
 
 CLEAN_SUBJECT = "Quick idea for Acme"
