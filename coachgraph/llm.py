@@ -11,6 +11,8 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
@@ -91,7 +93,8 @@ class JsonLLM:
         max_attempts: int,
         kill_switch: bool = False,
         retry_wait_s: float = 0.2,
-        trace: bool = False,
+        langsmith_api_key: str | None = None,
+        langsmith_project: str | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -100,7 +103,8 @@ class JsonLLM:
         self.max_attempts = max_attempts
         self.kill_switch = kill_switch
         self.retry_wait_s = retry_wait_s
-        self.trace = trace
+        self._langsmith_api_key = langsmith_api_key
+        self.langsmith_project = langsmith_project
 
     def __repr__(self) -> str:
         return f"JsonLLM(model={self.model!r}, base_url={self.base_url!r})"
@@ -118,7 +122,12 @@ class JsonLLM:
         """Ask for one JSON object matching `schema`; never raises for model trouble."""
         if reason := self.unavailable_reason:
             return LLMResult(value=None, error=reason, unavailable=True)
-        client = _client(self.base_url, self._api_key or "", self.timeout_s, self.trace)
+        with _tracing(self._langsmith_api_key, self.langsmith_project):
+            return self._complete(system, user, schema, purpose)
+
+    def _complete(self, system: str, user: str, schema: type[T], purpose: str) -> LLMResult[T]:
+        traced = self._langsmith_api_key is not None
+        client = _client(self.base_url, self._api_key or "", self.timeout_s, traced)
         usage = [0, 0]
         attempts = 0
         started = time.perf_counter()
@@ -229,6 +238,25 @@ def _client(base_url: str, api_key: str, timeout_s: float, trace: bool) -> opena
     return client
 
 
+@contextmanager
+def _tracing(api_key: str | None, project: str | None) -> Iterator[None]:
+    """Trace to LangSmith only with a key; the key goes to the client, not the environment."""
+    if api_key is None:
+        yield
+        return
+    from langsmith import tracing_context
+
+    with tracing_context(enabled=True, client=_langsmith(api_key), project_name=project):
+        yield
+
+
+@functools.lru_cache(maxsize=4)
+def _langsmith(api_key: str) -> Any:
+    from langsmith import Client
+
+    return Client(api_key=api_key)
+
+
 def make_llm(tier: Tier = "standard", context: Context | None = None) -> JsonLLM:
     """The model for a tier, configured from the run's context (or the environment)."""
     ctx = context or Context.from_settings()
@@ -239,5 +267,8 @@ def make_llm(tier: Tier = "standard", context: Context | None = None) -> JsonLLM
         timeout_s=ctx.llm_timeout_s,
         max_attempts=ctx.llm_max_attempts,
         kill_switch=ctx.llm_kill_switch,
-        trace=ctx.llm_trace,
+        langsmith_api_key=(
+            ctx.langsmith_api_key.get_secret_value() if ctx.langsmith_api_key else None
+        ),
+        langsmith_project=ctx.langsmith_project,
     )

@@ -30,8 +30,10 @@ class Context:
     """Model for the fast tier (`LLM_MODEL_FAST`); None means `llm_model`."""
     llm_model_strong: str | None = None
     """Model for the strong tier (`LLM_MODEL_STRONG`); None means `llm_model`."""
-    llm_trace: bool = False
-    """Trace model calls to LangSmith (on when `LANGSMITH_API_KEY` is set)."""
+    langsmith_api_key: SecretStr | None = field(default=None, repr=False)
+    """Trace model calls to LangSmith when set (`LANGSMITH_API_KEY`)."""
+    langsmith_project: str | None = None
+    """LangSmith project for traces (`LANGSMITH_PROJECT`)."""
     llm_timeout_s: float = 30.0
     """Seconds one model request may take (`LLM_TIMEOUT_S`)."""
     llm_max_attempts: int = 3
@@ -49,8 +51,9 @@ class Context:
 
     def __post_init__(self) -> None:
         # A run started with a plain dict (LangGraph Studio, the API) carries the key as str.
-        if isinstance(self.llm_api_key, str):
-            object.__setattr__(self, "llm_api_key", SecretStr(self.llm_api_key))
+        for name in ("llm_api_key", "langsmith_api_key"):
+            if isinstance(value := getattr(self, name), str):
+                object.__setattr__(self, name, SecretStr(value))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Context:
@@ -65,7 +68,8 @@ class Context:
             "llm_model": s.llm_model,
             "llm_model_fast": s.llm_model_fast,
             "llm_model_strong": s.llm_model_strong,
-            "llm_trace": s.langsmith_api_key is not None,
+            "langsmith_api_key": s.langsmith_api_key,
+            "langsmith_project": s.langsmith_project,
             "llm_timeout_s": s.llm_timeout_s,
             "llm_max_attempts": s.llm_max_attempts,
             "llm_api_key": s.llm_api_key,

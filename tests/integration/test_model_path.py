@@ -427,3 +427,17 @@ def test_fake_server_stops_while_a_delayed_answer_is_in_flight() -> None:
     server.stop()  # a second stop is a no-op
 
     assert time.monotonic() - started < 5  # woken, not waited out (the delay is 60 s)
+
+
+def test_a_multi_line_model_subject_is_bad_content(
+    fake_llm: FakeOpenAI, run: Callable[..., dict[str, Any]]
+) -> None:
+    # A line break in a subject would become header injection once sending exists.
+    injected = draft_reply(subject="Hello\r\nBcc: everyone@evil.example")
+    fake_llm.set_responder(by_kind(role_plan=plan("researcher", "composer"), draft=injected))
+
+    result = run(llm_max_attempts=2)
+
+    assert result["provenance"]["draft"]["source"] == "offline_composer"
+    assert "subject must be one line" in result["provenance"]["draft"]["reason"]
+    assert "\n" not in result["draft"]["subject"]
