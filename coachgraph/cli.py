@@ -195,3 +195,7 @@ def main() -> None:
     except UserError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         sys.exit(1)
+
+
+# The campaign commands register themselves on `app`.
+import coachgraph.cli_campaigns  # noqa: E402, F401

@@ -17,5 +17,10 @@ def parse_instant(text: str) -> datetime:
 
 
 def now_from(override: str | None) -> datetime:
-    """The overridden instant when given, else the clock (always UTC-aware)."""
-    return parse_instant(override) if override else datetime.now(UTC)
+    """The overridden instant when given, else the clock, in UTC."""
+    return (parse_instant(override) if override else datetime.now(UTC)).astimezone(UTC)
+
+
+def iso(instant: datetime) -> str:
+    """The one text form of an instant in the database: UTC, seconds, `+00:00`."""
+    return instant.astimezone(UTC).isoformat(timespec="seconds")

@@ -131,6 +131,8 @@ enrollments = Table(
     Column("stop_reason", Text),
     Column("lease_owner", String(64)),
     Column("lease_expires_at", String(40)),
+    Column("enrolled_at", String(40), nullable=False),
+    Column("plan", Text),
     Column("updated_at", String(40)),
     UniqueConstraint("campaign_id", "contact_id", name="uq_enrollment"),
     Index("ix_enrollments_due", "status", "next_due_at"),
@@ -147,6 +149,7 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("message_id", String(255), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("error", Text),
     Column("sent_at", String(40)),
     Column("created_at", String(40), nullable=False),
 )
@@ -337,6 +340,12 @@ class CrmStore:
     def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Append history messages; one already recorded (contact, direction, instant) stays."""
         return self.upsert(messages, rows, ["contact_id", "direction", "at"], update=False)
+
+    def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
+        """One campaign by id."""
+        with self.connect() as conn:
+            row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
+        return dict(row._mapping) if row else None
 
     def set_contact_flags(self, contact_id: str, **flags: bool) -> None:
         """Set do_not_contact / bounced / unsubscribed / replied on one contact."""

@@ -48,10 +48,24 @@ class Context:
     """Sender's company, for the signature."""
     offer: str = "a 20-minute walkthrough of how teams like yours cut manual follow-up work"
     """What the draft offers."""
+    transport: str = "file"
+    """How approved emails leave: `file` (a maildir) or `smtp` (`COACHGRAPH_TRANSPORT`)."""
+    outbox_dir: str = "./.coachgraph/outbox"
+    """Where the file transport writes (`COACHGRAPH_OUTBOX_DIR`)."""
+    smtp_host: str | None = None
+    """SMTP server (`SMTP_HOST`)."""
+    smtp_port: int = 587
+    """SMTP port (`SMTP_PORT`)."""
+    smtp_user: str | None = None
+    """SMTP login (`SMTP_USER`)."""
+    smtp_password: SecretStr | None = field(default=None, repr=False)
+    """SMTP password (`SMTP_PASSWORD`)."""
+    smtp_starttls: bool = True
+    """Upgrade the SMTP connection with STARTTLS (`SMTP_STARTTLS`)."""
 
     def __post_init__(self) -> None:
         # A run started with a plain dict (LangGraph Studio, the API) carries the key as str.
-        for name in ("llm_api_key", "langsmith_api_key"):
+        for name in ("llm_api_key", "langsmith_api_key", "smtp_password"):
             if isinstance(value := getattr(self, name), str):
                 object.__setattr__(self, name, SecretStr(value))
 
@@ -77,6 +91,13 @@ class Context:
             "sender_name": s.sender_name,
             "sender_company": s.sender_company,
             "offer": s.default_offer,
+            "transport": s.transport,
+            "outbox_dir": s.outbox_dir,
+            "smtp_host": s.smtp_host,
+            "smtp_port": s.smtp_port,
+            "smtp_user": s.smtp_user,
+            "smtp_password": s.smtp_password,
+            "smtp_starttls": s.smtp_starttls,
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

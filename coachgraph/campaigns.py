@@ -1,0 +1,418 @@
+"""Running campaigns: enrol contacts, tick due threads, apply decisions, report status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from checkpoints.factory import open_checkpointer, open_store
+from checkpoints.prune import prune_thread
+from checkpoints.threads import campaign_thread_id
+from coachgraph import due_index
+from coachgraph.clock import iso, now_from
+from coachgraph.crm import CrmStore, campaigns, enrollments
+from coachgraph.emails import is_valid_email, normalize_email
+from coachgraph.errors import NotFoundError, UserError
+from graphs.campaign import build_campaign_graph
+from nodes.schedule import due_at, effective_plan
+from schemas.approval import HumanResponse
+from schemas.campaign import CampaignInput, CampaignState
+from schemas.context import Context
+
+log = logging.getLogger(__name__)
+
+RETRY_BUDGET = 2
+"""Failed runs retried on later ticks before the enrollment fails (SPEC §12)."""
+BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+CompiledCampaign = CompiledStateGraph[CampaignState, Context, CampaignInput, CampaignState]
+
+
+@dataclass
+class TickReport:
+    """What one tick did (SPEC §16 `tick --json`)."""
+
+    resumed: int = 0
+    drafted: int = 0
+    sent: int = 0
+    stopped: int = 0
+    failed: int = 0
+    skipped: int = 0
+    completed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
+
+
+@dataclass
+class CampaignRuntime:
+    """A compiled campaign graph with its persistence, for one process."""
+
+    app: CompiledCampaign
+    saver: BaseCheckpointSaver[str]
+    crm: CrmStore
+    context: Context
+    owner: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+
+    def config(self, thread_id: str) -> RunnableConfig:
+        """The run config that selects a thread."""
+        return {"configurable": {"thread_id": thread_id}}
+
+
+@contextmanager
+def campaign_runtime(context: Context) -> Iterator[CampaignRuntime]:
+    """Open the checkpointer and store beside the CRM and compile the campaign graph."""
+    crm = CrmStore(context.db_url)
+    crm.require_initialised()
+    with open_checkpointer(context.db_url) as saver, open_store(context.db_url) as store:
+        app = build_campaign_graph().compile(checkpointer=saver, store=store)
+        yield CampaignRuntime(app=app, saver=saver, crm=crm, context=context)
+
+
+# -- campaigns and enrollment ------------------------------------------------------------
+
+
+def create_campaign(
+    crm: CrmStore,
+    *,
+    name: str,
+    offer: str,
+    sender_name: str,
+    sender_email: str,
+    campaign_id: str | None = None,
+) -> str:
+    """Create a campaign and return its id (a given id must be new)."""
+    if not is_valid_email(sender_email):
+        raise UserError(f"--sender-email {sender_email!r} is not an email address")
+    for label, value in (("--name", name), ("--offer", offer), ("--sender-name", sender_name)):
+        if not value.strip():
+            raise UserError(f"{label} must not be empty")
+    cid = campaign_id or f"cmp_{uuid.uuid4().hex[:10]}"
+    if not _ID.match(cid):
+        raise UserError(f"campaign id {cid!r}: use 1-64 letters, digits, '_', '-' or '.'")
+    if crm.get_campaign(cid):
+        raise UserError(f"campaign {cid!r} already exists")
+    with crm.connect(write=True) as conn:
+        conn.execute(
+            campaigns.insert().values(
+                id=cid,
+                name=name.strip(),
+                offer=offer.strip(),
+                sender_name=sender_name.strip(),
+                sender_email=normalize_email(sender_email),
+                settings="{}",
+                created_at=iso(now_from(None)),
+            )
+        )
+    return cid
+
+
+def enroll(
+    crm: CrmStore, campaign_id: str, contact_ids: list[str] | None, now: datetime
+) -> tuple[int, int]:
+    """One thread per contact (all contacts when None); returns (new, already enrolled)."""
+    if crm.get_campaign(campaign_id) is None:
+        raise NotFoundError(f"unknown campaign id {campaign_id!r}")
+    known = {c["id"] for c in crm.list_contacts()}
+    wanted = sorted(known) if contact_ids is None else list(dict.fromkeys(contact_ids))
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise NotFoundError(f"unknown contact id {', '.join(map(repr, unknown))}; nothing enrolled")
+    rows = [
+        {
+            "thread_id": campaign_thread_id(campaign_id, c),
+            "campaign_id": campaign_id,
+            "contact_id": c,
+            "status": "active",
+            "next_due_at": iso(now),
+            "touches_sent": 0,
+            "attempts": 0,
+            "enrolled_at": iso(now),
+            "updated_at": iso(now),
+        }
+        for c in wanted
+    ]
+    added = crm.upsert(enrollments, rows, ["thread_id"], update=False)
+    return added, len(rows) - added
+
+
+# -- running threads ---------------------------------------------------------------------
+
+
+def tick(context: Context, *, concurrency: int = 8, limit: int = 10_000) -> TickReport:
+    """Resume every due thread once, `concurrency` at a time."""
+    if concurrency < 1:
+        raise UserError("--concurrency must be at least 1")
+    with campaign_runtime(context) as rt:
+        return asyncio.run(_tick(rt, concurrency, limit))
+
+
+async def _tick(rt: CampaignRuntime, concurrency: int, limit: int) -> TickReport:
+    report = TickReport()
+    due = due_index.due_threads(rt.crm, now_from(rt.context.now), limit)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tick") as pool:
+        outcomes = await asyncio.gather(
+            *(loop.run_in_executor(pool, _advance, rt, tid) for tid in due)
+        )
+    for outcome in outcomes:
+        _count(report, outcome)
+    return report
+
+
+def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
+    """Claim one thread, run it to its next stop, and write the outcome to the due index."""
+    claim = due_index.claim(rt.crm, thread_id, rt.owner)
+    if claim is None:
+        return {"outcome": "skipped"}
+    before = _touch_count(rt, thread_id)
+    try:
+        snapshot = rt.app.get_state(rt.config(thread_id))
+        if snapshot.interrupts:
+            pass  # already waiting on a person: the index only needs to learn that
+        elif snapshot.next:
+            # An earlier run died part-way (possibly mid-send): finish it, checkpointing each step.
+            rt.app.invoke(None, rt.config(thread_id), context=rt.context, durability="sync")
+        else:
+            start = CampaignInput(
+                campaign_id=claim.campaign_id,
+                contact_id=claim.contact_id,
+                enrolled_at=claim.enrolled_at,
+            )
+            rt.app.invoke(start, rt.config(thread_id), context=rt.context, durability="exit")
+    except Exception as exc:  # a failed run is retried on later ticks, up to the budget
+        return _fail(rt, claim, exc)
+    return _sync(rt, thread_id, before)
+
+
+def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[str, Any]:
+    snapshot = rt.app.get_state(rt.config(thread_id))
+    values: CampaignState = snapshot.values  # type: ignore[assignment]
+    status = "awaiting_approval" if snapshot.interrupts else values.get("status", "active")
+    touches = values.get("touches", [])
+    plan = effective_plan(values)
+    due_index.record(
+        rt.crm,
+        thread_id,
+        rt.owner,
+        status=status,
+        next_due_at=iso(due_at(values)) if status == "active" else None,
+        touches_sent=sum(t["outcome"] != "skipped" for t in touches),
+        stop_reason=values.get("stop_reason") if status in ("stopped", "completed") else None,
+        plan=plan,
+        attempts=0,
+        last_error=None,
+    )
+    prune_thread(rt.saver, thread_id)
+    sent = sum(t["outcome"] == "sent" for t in touches) - before[0]
+    return {"outcome": status, "sent": max(0, sent), "progressed": len(touches) != before[1]}
+
+
+def _touch_count(rt: CampaignRuntime, thread_id: str) -> tuple[int, int]:
+    values = rt.app.get_state(rt.config(thread_id)).values or {}
+    touches = values.get("touches", [])
+    return sum(t["outcome"] == "sent" for t in touches), len(touches)
+
+
+def _fail(rt: CampaignRuntime, claim: due_index.Claim, exc: Exception) -> dict[str, Any]:
+    attempts = claim.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    log.warning("thread %s failed (attempt %d): %s", claim.thread_id, attempts, error)
+    if attempts > RETRY_BUDGET:
+        due_index.record(
+            rt.crm,
+            claim.thread_id,
+            rt.owner,
+            status="failed",
+            attempts=attempts,
+            last_error=error,
+            next_due_at=None,
+            stop_reason=f"failed after {attempts} attempts: {error}",
+        )
+        return {"outcome": "failed", "error": error, "thread_id": claim.thread_id}
+    retry_at = now_from(rt.context.now) + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    due_index.record(
+        rt.crm,
+        claim.thread_id,
+        rt.owner,
+        status="active",
+        attempts=attempts,
+        last_error=error,
+        next_due_at=iso(retry_at),
+    )
+    return {"outcome": "retry", "error": error, "thread_id": claim.thread_id}
+
+
+def _count(report: TickReport, outcome: dict[str, Any]) -> None:
+    kind = outcome["outcome"]
+    if kind == "skipped":
+        report.skipped += 1
+        return
+    report.resumed += 1
+    report.sent += outcome.get("sent", 0)
+    if kind == "awaiting_approval":
+        report.drafted += 1
+    elif kind == "stopped":
+        report.stopped += 1
+    elif kind == "completed":
+        report.completed += 1
+    elif kind in ("failed", "retry"):
+        report.failed += 1
+        report.errors.append(f"{outcome['thread_id']}: {outcome['error']}")
+    elif not outcome.get("progressed"):
+        report.skipped += 1
+
+
+# -- approvals ---------------------------------------------------------------------------
+
+
+def pending_approvals(rt: CampaignRuntime) -> list[dict[str, Any]]:
+    """Every draft waiting on a person (SPEC §16 `approvals list --json`)."""
+    rows = due_index.list_enrollments(rt.crm, status="awaiting_approval")
+    return [item for row in rows if (item := approval_item(rt, row["thread_id"]))]
+
+
+def approval_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any] | None:
+    """One pending draft with its inbox request, or None when the thread is not waiting."""
+    snapshot = rt.app.get_state(rt.config(thread_id))
+    if not snapshot.interrupts:
+        return None
+    values = snapshot.values
+    pending = values["pending"]
+    request = snapshot.interrupts[0].value[0]
+    return {
+        "thread_id": thread_id,
+        "campaign_id": values["campaign_id"],
+        "contact_id": values["contact_id"],
+        "touch": pending["touch"],
+        "to": pending["to"],
+        "subject": pending["subject"],
+        "body": pending["body"],
+        "review_passed": pending["review_passed"],
+        "review_notes": pending["review_notes"],
+        "feedback_rounds": pending["feedback_rounds"],
+        "request": request,
+    }
+
+
+def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict[str, Any]:
+    """Resume a waiting thread with a person's decision, at once (a send happens now)."""
+    if due_index.get_enrollment(rt.crm, thread_id) is None:
+        raise NotFoundError(f"unknown thread {thread_id!r} (see `coachgraph approvals list`)")
+    item = approval_item(rt, thread_id)
+    if item is None:
+        status = due_index.get_enrollment(rt.crm, thread_id)["status"]  # type: ignore[index]
+        raise UserError(f"thread {thread_id} is not waiting for approval (status: {status})")
+    _check_response(item, response)
+    claim = due_index.claim(rt.crm, thread_id, rt.owner, statuses=("awaiting_approval", "active"))
+    if claim is None:
+        raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
+    before = _touch_count(rt, thread_id)
+    try:
+        rt.app.invoke(
+            Command(resume=[response]), rt.config(thread_id), context=rt.context, durability="sync"
+        )
+    except Exception as exc:
+        result = _fail(rt, claim, exc)
+        raise UserError(
+            f"decision recorded for {thread_id}, but the run failed ({result['error']}); "
+            "the next tick retries it"
+        ) from None
+    return _sync(rt, thread_id, before) | {"thread_id": thread_id}
+
+
+def _check_response(item: dict[str, Any], response: HumanResponse) -> None:
+    kind = response["type"]
+    if kind == "edit":
+        args = response["args"]["args"] if isinstance(response["args"], dict) else {}
+        if not str(args.get("subject", "")).strip():
+            raise UserError("edit needs a non-empty --subject")
+        if not str(args.get("body", "")).strip():
+            raise UserError("edit needs a non-empty --body")
+    if kind == "response":
+        if not str(response["args"] or "").strip():
+            raise UserError("respond needs non-empty --feedback")
+        if not item["request"]["config"]["allow_respond"]:
+            raise UserError(
+                f"thread {item['thread_id']} already had {item['feedback_rounds']} rounds of "
+                "feedback on this touch: approve, edit or reject it"
+            )
+
+
+# -- reporting and inbound -----------------------------------------------------------------
+
+
+def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str, Any]]:
+    """One row per enrollment (SPEC §16 `status --json`)."""
+    if campaign_id and crm.get_campaign(campaign_id) is None:
+        raise NotFoundError(f"unknown campaign id {campaign_id!r}")
+    rows = []
+    for e in due_index.list_enrollments(crm, campaign_id):
+        plan = json.loads(e["plan"]) if e["plan"] else dict(effective_plan({}))  # type: ignore[typeddict-item]
+        rows.append(
+            {
+                "thread_id": e["thread_id"],
+                "campaign_id": e["campaign_id"],
+                "contact_id": e["contact_id"],
+                "status": e["status"],
+                "touches_sent": e["touches_sent"],
+                "next_due_at": e["next_due_at"],
+                "plan": {
+                    k: plan.get(k)
+                    for k in ("source", "cadence_days", "max_touches", "tone", "angle")
+                },
+                "stop_reason": e["stop_reason"],
+                "attempts": e["attempts"],
+                "last_error": e["last_error"],
+            }
+        )
+    return rows
+
+
+def record_inbound(
+    crm: CrmStore, contact_id: str, *, kind: str, body: str | None, now: datetime
+) -> None:
+    """Record a reply, bounce or unsubscribe; the contact's threads stop at their next run."""
+    if crm.get_contact(contact_id) is None:
+        raise NotFoundError(f"unknown contact id {contact_id!r}")
+    flag = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}[kind]
+    crm.add_messages(
+        [
+            {
+                "contact_id": contact_id,
+                "direction": "in",
+                "subject": f"({kind})",
+                "body": body or "",
+                "at": iso(now),
+            }
+        ]
+    )
+    crm.set_contact_flags(contact_id, **{flag: True})
+    # Threads waiting on a person keep their draft; send_touch re-checks and stops them.
+    with crm.connect(write=True) as conn:
+        conn.execute(
+            enrollments.update()
+            .where(enrollments.c.contact_id == contact_id, enrollments.c.status == "active")
+            .values(next_due_at=iso(now))
+        )

@@ -1,0 +1,275 @@
+"""Campaign commands: create, enroll, tick, approvals, reply, status, outbox (SPEC §16)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from coachgraph.campaigns import (
+    approval_item,
+    campaign_runtime,
+    create_campaign,
+    decide,
+    enroll,
+    pending_approvals,
+    record_inbound,
+    status_rows,
+    tick,
+)
+from coachgraph.cli import _crm, _print_json, app, err, json_option, now_option, out, text
+from coachgraph.clock import now_from
+from coachgraph.errors import UserError
+from coachgraph.outbox import list_outbox
+from coachgraph.settings import load_settings
+from schemas.approval import HumanResponse
+from schemas.context import Context
+
+
+def _context(now: str | None = None) -> Context:
+    overrides = {"now": now} if now else {}
+    return Context.from_settings(load_settings(), **overrides)
+
+
+def _now(now: str | None) -> datetime:
+    return now_from(now or _context().now)
+
+
+@app.group()
+def campaign() -> None:
+    """Create campaigns and enrol contacts (one durable thread per contact)."""
+
+
+@campaign.command("create")
+@click.option("--name", required=True, help="Campaign name.")
+@click.option("--offer", required=True, help="What every email offers.")
+@click.option("--sender-name", required=True, help="Name the emails come from.")
+@click.option("--sender-email", required=True, help="Address the emails come from.")
+@click.option("--id", "campaign_id", help="A stable id (default: generated).")
+@json_option
+def campaign_create(
+    name: str,
+    offer: str,
+    sender_name: str,
+    sender_email: str,
+    campaign_id: str | None,
+    as_json: bool,
+) -> None:
+    """Create a campaign; prints its id."""
+    cid = create_campaign(
+        _crm(),
+        name=name,
+        offer=offer,
+        sender_name=sender_name,
+        sender_email=sender_email,
+        campaign_id=campaign_id,
+    )
+    if as_json:
+        _print_json({"campaign_id": cid})
+    else:
+        text.print(cid)
+
+
+@campaign.command("enroll")
+@click.argument("campaign_id")
+@click.option("--all", "all_contacts", is_flag=True, help="Enrol every contact.")
+@click.option("--contact", "contacts", multiple=True, help="Contact id (repeatable).")
+@now_option
+@json_option
+def campaign_enroll(
+    campaign_id: str,
+    all_contacts: bool,
+    contacts: tuple[str, ...],
+    now: str | None,
+    as_json: bool,
+) -> None:
+    """Enrol contacts; re-enrolling is a no-op. The first touch is due at once."""
+    if all_contacts == bool(contacts):
+        raise UserError("give either --all or one or more --contact ID")
+    chosen = None if all_contacts else list(contacts)
+    added, already = enroll(_crm(), campaign_id, chosen, _now(now))
+    if as_json:
+        _print_json({"enrolled": added, "already_enrolled": already})
+    else:
+        text.print(f"enrolled {added} contact(s) in {campaign_id} ({already} already enrolled)")
+
+
+@app.command("tick")
+@now_option
+@click.option(
+    "--concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads resumed at once.",
+)
+@json_option
+def tick_command(now: str | None, concurrency: int, as_json: bool) -> None:
+    """Resume every thread whose next touch is due; prints what happened."""
+    _crm()
+    report = tick(_context(now), concurrency=concurrency)
+    data = report.as_dict()
+    if as_json:
+        _print_json(data)
+        return
+    keys = ("resumed", "drafted", "sent", "stopped", "completed", "failed", "skipped")
+    text.print(", ".join(f"{k} {data[k]}" for k in keys))
+    for problem in report.errors:
+        err.print(f"failed: {problem}")
+
+
+@app.group()
+def approvals() -> None:
+    """Drafts waiting for a person: list, show, approve, edit, reject, respond."""
+
+
+@approvals.command("list")
+@json_option
+def approvals_list(as_json: bool) -> None:
+    """Pending drafts, one per waiting thread."""
+    with campaign_runtime(_context()) as rt:
+        items = pending_approvals(rt)
+    if as_json:
+        _print_json([{k: v for k, v in i.items() if k != "request"} for i in items])
+        return
+    if not items:
+        text.print("no drafts waiting for approval")
+        return
+    table = Table()
+    for column in ("thread", "touch", "to", "subject", "review"):
+        table.add_column(column, overflow="fold")
+    for i in items:
+        review = "passed" if i["review_passed"] else "flagged: " + "; ".join(i["review_notes"])
+        cells = (i["thread_id"], str(i["touch"]), i["to"], i["subject"], review)
+        table.add_row(*(escape(c) for c in cells))
+    out.print(table)
+
+
+@approvals.command("show")
+@click.argument("thread_id")
+@json_option
+def approvals_show(thread_id: str, as_json: bool) -> None:
+    """One pending draft in full, with its review notes and provenance."""
+    with campaign_runtime(_context()) as rt:
+        item = approval_item(rt, thread_id)
+        if item is None:
+            decide(rt, thread_id, HumanResponse(type="accept", args=None))  # raises the reason
+            return
+    if as_json:
+        _print_json(item)
+        return
+    text.print(item["request"]["description"] + "\n")
+    text.print(f"To: {item['to']}\nSubject: {item['subject']}\n\n{item['body']}")
+
+
+def _decide(thread_id: str, response: HumanResponse, as_json: bool, now: str | None) -> None:
+    with campaign_runtime(_context(now)) as rt:
+        result = decide(rt, thread_id, response)
+    if as_json:
+        _print_json(result)
+    else:
+        text.print(f"{thread_id}: {response['type']} → {result['outcome']}")
+
+
+@approvals.command("approve")
+@click.argument("thread_id")
+@now_option
+@json_option
+def approvals_approve(thread_id: str, now: str | None, as_json: bool) -> None:
+    """Send the draft as it is, now."""
+    _decide(thread_id, HumanResponse(type="accept", args=None), as_json, now)
+
+
+@approvals.command("edit")
+@click.argument("thread_id")
+@click.option("--subject", required=True, help="The subject to send.")
+@click.option("--body", required=True, help="The body to send.")
+@now_option
+@json_option
+def approvals_edit(thread_id: str, subject: str, body: str, now: str | None, as_json: bool) -> None:
+    """Send your edited subject and body (re-reviewed first)."""
+    edit = {"action": "send_email", "args": {"subject": subject, "body": body}}
+    _decide(thread_id, HumanResponse(type="edit", args=edit), as_json, now)  # type: ignore[typeddict-item]
+
+
+@approvals.command("reject")
+@click.argument("thread_id")
+@click.option("--reason", default=None, help="Why (kept with the decision).")
+@now_option
+@json_option
+def approvals_reject(thread_id: str, reason: str | None, now: str | None, as_json: bool) -> None:
+    """Skip this touch; the next one is scheduled."""
+    _decide(thread_id, HumanResponse(type="ignore", args=reason), as_json, now)
+
+
+@approvals.command("respond")
+@click.argument("thread_id")
+@click.option("--feedback", required=True, help="What to change; the draft is recomposed.")
+@now_option
+@json_option
+def approvals_respond(thread_id: str, feedback: str, now: str | None, as_json: bool) -> None:
+    """Send feedback; the touch is recomposed with it (twice at most)."""
+    _decide(thread_id, HumanResponse(type="response", args=feedback), as_json, now)
+
+
+@app.command("reply")
+@click.option("--contact", "contact_id", required=True, help="Contact id.")
+@click.option("--body", default=None, help="The reply's text.")
+@click.option("--bounced", is_flag=True, help="Record a bounce instead of a reply.")
+@click.option("--unsubscribed", is_flag=True, help="Record an unsubscribe instead of a reply.")
+@now_option
+def reply_command(
+    contact_id: str, body: str | None, bounced: bool, unsubscribed: bool, now: str | None
+) -> None:
+    """Record an inbound reply, bounce or unsubscribe; the contact's sequences stop."""
+    if bounced and unsubscribed:
+        raise UserError("give at most one of --bounced and --unsubscribed")
+    kind = "bounce" if bounced else "unsubscribe" if unsubscribed else "reply"
+    record_inbound(_crm(), contact_id, kind=kind, body=body, now=_now(now))
+    text.print(f"recorded {kind} from {contact_id}; their sequences stop at the next tick")
+
+
+@app.command("status")
+@click.option("--campaign", "campaign_id", default=None, help="Only this campaign.")
+@json_option
+def status_command(campaign_id: str | None, as_json: bool) -> None:
+    """One row per enrollment: status, touches sent, next due, plan, stop reason."""
+    rows = status_rows(_crm(), campaign_id)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table()
+    for column in ("thread", "status", "sent", "next due", "plan", "stop reason"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        plan = r["plan"]
+        summary = f"{plan['source']}: {plan['max_touches']} touches, gaps {plan['cadence_days']}"
+        cells = (
+            r["thread_id"],
+            r["status"],
+            str(r["touches_sent"]),
+            r["next_due_at"] or "-",
+            summary,
+            r["stop_reason"] or "",
+        )
+        table.add_row(*(escape(str(c)) for c in cells))
+    out.print(table)
+
+
+@app.command("outbox")
+@json_option
+def outbox_command(as_json: bool) -> None:
+    """Sent messages, and ambiguous ones (status unknown) for a person to reconcile."""
+    rows = list_outbox(_crm())
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table()
+    for column in ("status", "sent at", "to", "subject", "message id"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        cells = (r["status"], r["sent_at"] or "-", r["to"], r["subject"], r["message_id"])
+        table.add_row(*(escape(str(c)) for c in cells))
+    out.print(table)

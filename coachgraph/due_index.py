@@ -1,0 +1,110 @@
+"""The due index: one enrollment row per thread, with status, next due time and a lease.
+
+Ticks select candidates here (an indexed query, not a scan of checkpoints), and
+claim each with an expiring lease so that two ticks never run one thread at once.
+The graph's checkpoint stays the truth; each run writes its outcome back here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from coachgraph.clock import iso
+from coachgraph.crm import CrmStore, enrollments
+
+DEFAULT_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A thread this process may run until the lease expires."""
+
+    thread_id: str
+    campaign_id: str
+    contact_id: str
+    enrolled_at: str
+    attempts: int
+
+
+def due_threads(crm: CrmStore, now: datetime, limit: int) -> list[str]:
+    """Active threads whose next touch is due, oldest first (uses the due index)."""
+    query = (
+        select(enrollments.c.thread_id)
+        .where(enrollments.c.status == "active", enrollments.c.next_due_at <= iso(now))
+        .order_by(enrollments.c.next_due_at, enrollments.c.thread_id)
+        .limit(limit)
+    )
+    with crm.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def claim(
+    crm: CrmStore,
+    thread_id: str,
+    owner: str,
+    lease: timedelta = DEFAULT_LEASE,
+    statuses: tuple[str, ...] = ("active",),
+) -> Claim | None:
+    """Take the thread's lease if nobody holds a live one; None when another process has it."""
+    wall = datetime.now(UTC)  # leases run on the real clock, whatever --now says
+    stmt = (
+        enrollments.update()
+        .where(
+            enrollments.c.thread_id == thread_id,
+            enrollments.c.status.in_(statuses),
+            or_(
+                enrollments.c.lease_expires_at.is_(None), enrollments.c.lease_expires_at < iso(wall)
+            ),
+        )
+        .values(lease_owner=owner, lease_expires_at=iso(wall + lease))
+        .returning(
+            enrollments.c.thread_id,
+            enrollments.c.campaign_id,
+            enrollments.c.contact_id,
+            enrollments.c.enrolled_at,
+            enrollments.c.attempts,
+        )
+    )
+    with crm.connect(write=True) as conn:
+        row = conn.execute(stmt).first()
+    return Claim(*row) if row else None
+
+
+def record(crm: CrmStore, thread_id: str, owner: str, **values: Any) -> None:
+    """Write a run's outcome and release the lease (only if this owner still holds it)."""
+    if "plan" in values and not isinstance(values["plan"], str | None):
+        values["plan"] = json.dumps(values["plan"])
+    stmt = (
+        enrollments.update()
+        .where(and_(enrollments.c.thread_id == thread_id, enrollments.c.lease_owner == owner))
+        .values(
+            lease_owner=None, lease_expires_at=None, updated_at=iso(datetime.now(UTC)), **values
+        )
+    )
+    with crm.connect(write=True) as conn:
+        conn.execute(stmt)
+
+
+def get_enrollment(crm: CrmStore, thread_id: str) -> dict[str, Any] | None:
+    """One enrollment row."""
+    with crm.connect() as conn:
+        row = conn.execute(select(enrollments).where(enrollments.c.thread_id == thread_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def list_enrollments(
+    crm: CrmStore, campaign_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Enrollment rows, optionally for one campaign or status."""
+    query = select(enrollments).order_by(enrollments.c.campaign_id, enrollments.c.contact_id)
+    if campaign_id:
+        query = query.where(enrollments.c.campaign_id == campaign_id)
+    if status:
+        query = query.where(enrollments.c.status == status)
+    with crm.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

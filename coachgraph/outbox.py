@@ -1,0 +1,120 @@
+"""The outbox: one row per (thread, touch) makes every send at-most-once.
+
+A row moves `sending` → `sent` around the transport call. A row found still
+`sending` (or `unknown`) means an earlier process died between handing the
+message over and recording the outcome: it is marked `unknown` for a person to
+reconcile and never sent again. A `failed` row (definitely refused) may be retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from coachgraph.crm import CrmStore, outbox, utcnow_iso
+from coachgraph.sending import (
+    OutgoingEmail,
+    SendAmbiguous,
+    SendRefused,
+    Transport,
+    build_message,
+    message_id_for,
+)
+
+Delivery = Literal["sent", "unknown"]
+
+
+def idempotency_key(thread_id: str, touch: int) -> str:
+    """The one key a (thread, touch) may ever be sent under."""
+    return f"{thread_id}:touch:{touch}"
+
+
+def outbox_row(crm: CrmStore, key: str) -> dict[str, Any] | None:
+    """The outbox row for a key, if any."""
+    with crm.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.idempotency_key == key)).first()
+    return dict(row._mapping) if row else None
+
+
+def deliver(
+    crm: CrmStore, transport: Transport, email: OutgoingEmail, thread_id: str, touch: int
+) -> Delivery:
+    """Send once: skip what was sent, quarantine what may have been, send the rest."""
+    row = outbox_row(crm, email.idempotency_key)
+    if row is not None and row["status"] == "sent":
+        return "sent"
+    if row is not None and row["status"] in ("sending", "unknown"):
+        _set_status(crm, email.idempotency_key, "unknown", error="process stopped mid-send")
+        return "unknown"
+    _claim(crm, email, thread_id, touch, exists=row is not None)
+    try:
+        transport.send(build_message(email))
+    except SendAmbiguous as exc:
+        _set_status(crm, email.idempotency_key, "unknown", error=str(exc))
+        return "unknown"
+    except SendRefused as exc:
+        _set_status(crm, email.idempotency_key, "failed", error=str(exc))
+        raise
+    _set_status(crm, email.idempotency_key, "sent", sent_at=email.sent_at.isoformat())
+    return "sent"
+
+
+def _claim(crm: CrmStore, email: OutgoingEmail, thread_id: str, touch: int, exists: bool) -> None:
+    values = {
+        "thread_id": thread_id,
+        "touch": touch,
+        "to_email": email.to,
+        "subject": email.subject,
+        "body": email.body,
+        "message_id": message_id_for(email.idempotency_key, email.sender_email),
+        "status": "sending",
+        "error": None,
+        "created_at": utcnow_iso(),
+    }
+    with crm.connect(write=True) as conn:
+        if exists:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.idempotency_key == email.idempotency_key)
+                .values(**values)
+            )
+        else:
+            conn.execute(outbox.insert().values(idempotency_key=email.idempotency_key, **values))
+
+
+def _set_status(
+    crm: CrmStore, key: str, status: str, *, error: str | None = None, sent_at: str | None = None
+) -> None:
+    values: dict[str, Any] = {"status": status, "error": error}
+    if sent_at:
+        values["sent_at"] = sent_at
+    with crm.connect(write=True) as conn:
+        conn.execute(outbox.update().where(outbox.c.idempotency_key == key).values(**values))
+
+
+def list_outbox(
+    crm: CrmStore, statuses: tuple[str, ...] = ("sent", "unknown")
+) -> list[dict[str, Any]]:
+    """Sent and ambiguous messages, oldest first (the `outbox --json` shape)."""
+    query = (
+        select(outbox)
+        .where(outbox.c.status.in_(statuses))
+        .order_by(outbox.c.sent_at, outbox.c.idempotency_key)
+    )
+    with crm.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return [
+        {
+            "idempotency_key": r["idempotency_key"],
+            "thread_id": r["thread_id"],
+            "touch": r["touch"],
+            "to": r["to_email"],
+            "subject": r["subject"],
+            "message_id": r["message_id"],
+            "status": r["status"],
+            "sent_at": r["sent_at"],
+            "error": r["error"],
+        }
+        for r in rows
+    ]

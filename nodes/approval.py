@@ -1,0 +1,91 @@
+"""await_approval: a person accepts, edits, rejects or comments on every draft."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+from langgraph.types import interrupt
+
+from nodes.review import review_email
+from nodes.schedule import effective_plan
+from schemas.approval import HumanInterrupt, HumanResponse
+from schemas.campaign import CampaignState, PendingTouch
+
+MAX_FEEDBACK_ROUNDS = 2
+
+
+def approval_request(state: CampaignState) -> HumanInterrupt:
+    """The Agent Inbox request for the pending draft."""
+    pending = _pending(state)
+    plan = effective_plan(state)
+    notes = "\n".join(f"- {n}" for n in pending["review_notes"]) or "- none"
+    prov = state.get("provenance", {})
+    sources = ", ".join(f"{k}: {v['source']} ({v['reason']})" for k, v in sorted(prov.items()))
+    description = (
+        f"### Touch {pending['touch']} of {plan['max_touches']} to {pending['to']}\n\n"
+        f"**Angle:** {plan['angle'] or '(default plan)'}  \n**Tone:** {plan['tone'] or '(default)'}"
+        f"\n\n**Review:** {'passed' if pending['review_passed'] else 'flagged'}\n{notes}\n\n"
+        f"**Provenance:** {sources or 'none'}"
+    )
+    return HumanInterrupt(
+        action_request={
+            "action": "send_email",
+            "args": {"to": pending["to"], "subject": pending["subject"], "body": pending["body"]},
+        },
+        config={
+            "allow_accept": True,
+            "allow_edit": True,
+            "allow_respond": pending["feedback_rounds"] < MAX_FEEDBACK_ROUNDS,
+            "allow_ignore": True,
+        },
+        description=description,
+    )
+
+
+def await_approval(state: CampaignState) -> dict[str, Any]:
+    """Wait for a person's decision on the draft and record it (an edit is re-reviewed)."""
+    response = cast(HumanResponse, interrupt([approval_request(state)])[0])
+    pending = _pending(state)
+    if response["type"] == "edit":
+        args = cast(dict[str, Any], response["args"])["args"]
+        verdict = review_email(args["subject"], args["body"])
+        pending = pending | {
+            "subject": args["subject"],
+            "body": args["body"],
+            "edited": True,
+            "review_passed": verdict.passed,
+            "review_notes": verdict.notes,
+        }
+    update: dict[str, Any] = {"decision": dict(response), "pending": pending}
+    if response["type"] == "response":
+        update["feedback"] = str(response["args"])
+        update["pending"] = pending | {"feedback_rounds": pending["feedback_rounds"] + 1}
+    return update
+
+
+def route_after_approval(
+    state: CampaignState,
+) -> Literal["send_touch", "compose_touch", "await_approval", "schedule_next"]:
+    """Accept or a clean edit sends; feedback recomposes (twice at most); ignore skips."""
+    decision = state["decision"] or {}
+    pending = _pending(state)
+    if decision.get("type") == "ignore":
+        return "schedule_next"
+    if decision.get("type") == "response":
+        rounds_ok = pending["feedback_rounds"] <= MAX_FEEDBACK_ROUNDS
+        return "compose_touch" if rounds_ok else "await_approval"
+    if decision.get("type") == "edit" and _unsendable(pending):
+        return "await_approval"
+    return "send_touch"
+
+
+def _unsendable(pending: PendingTouch) -> bool:
+    # A missing unsubscribe line is added at send time; markers or an empty part are not.
+    return any(n != "missing unsubscribe line" for n in pending["review_notes"])
+
+
+def _pending(state: CampaignState) -> PendingTouch:
+    pending = state.get("pending")
+    if pending is None:
+        raise RuntimeError("await_approval reached with no pending draft")
+    return pending

@@ -1,0 +1,64 @@
+"""The coach (AA02): one model call at step 0 plans the whole sequence, or fails open."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from coachgraph.crm import CrmStore
+from coachgraph.llm import make_llm
+from graphs.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
+from nodes.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
+from schemas.campaign import CampaignState, PlanRecord
+from schemas.coach import CoachPlanOutput
+from schemas.context import Context, context_of
+from schemas.provenance import provenance
+
+
+def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Plan angle, tone, cadence, max touches and stop criteria once; never re-plan."""
+    if state.get("plan") is not None or state.get("touches"):
+        return {}
+    context = context_of(runtime)
+    result = make_llm("standard", context).complete(
+        system=COACH_PLAN_SYSTEM,
+        user=COACH_PLAN_USER.format(data=json.dumps(_brief(state, context), ensure_ascii=False)),
+        schema=CoachPlanOutput,
+        purpose="coach_plan",
+    )
+    raw = result.value.model_dump() if result.value is not None else None
+    plan = coerce_coach_plan(raw) if raw is not None else None
+    if plan is not None:
+        record = PlanRecord(source="coach", **plan)
+        prov = provenance(
+            "llm",
+            "coach plan accepted within bounds",
+            confidence=0.8,
+            evidence=[f"raw={json.dumps(raw)[:300]}"],
+        )
+    else:
+        why = result.error or why_rejected(raw) or "no usable plan"
+        record = PlanRecord(source="default", **default_plan_values())
+        prov = provenance(
+            "default",
+            f"fail-open to the default plan: {why}",
+            confidence=1.0,
+            evidence=[f"raw={json.dumps(raw)[:300]}"] if raw is not None else [],
+        )
+    return {"plan": record, "provenance": {"coach_plan": prov}}
+
+
+def _brief(state: CampaignState, context: Context) -> dict[str, Any]:
+    crm = CrmStore(context.db_url)
+    contact: dict[str, Any] = dict(crm.get_contact(state["contact_id"]) or {})
+    company: dict[str, Any] = dict(crm.get_company(contact.get("company_domain")) or {})
+    campaign = crm.get_campaign(state["campaign_id"]) or {}
+    return {
+        "offer": campaign.get("offer"),
+        "contact_title": contact.get("title"),
+        "company": company.get("name"),
+        "industry": company.get("industry"),
+        "facts": [f["fact"] for f in crm.top_facts(contact.get("company_domain"))],
+    }

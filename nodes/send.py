@@ -1,0 +1,89 @@
+"""send_touch: the only node that sends, after a person accepted or edited the draft."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from checkpoints.threads import campaign_thread_id
+from coachgraph.clock import now_from
+from coachgraph.crm import CrmStore
+from coachgraph.outbox import deliver, idempotency_key
+from coachgraph.sending import OutgoingEmail, message_id_for, transport_for
+from nodes.memory import remember_touch
+from nodes.safety import block_reason
+from schemas.campaign import CampaignState, PendingTouch, TouchRecord
+from schemas.context import Context, context_of
+from schemas.orchestrator import DONE
+
+
+def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Send the approved draft exactly once, unless the contact stopped meanwhile."""
+    context = context_of(runtime)
+    crm = CrmStore(context.db_url)
+    pending = _pending(state)
+    contact = crm.get_contact(state["contact_id"])
+    blocked = block_reason(crm, contact) if contact else ("contact no longer in the CRM", "")
+    if blocked:
+        return {"status": "stopped", "stop_reason": blocked[0], "pending": None, "decision": None}
+    thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
+    email = _email(crm, state, pending, thread_id, now_from(context.now))
+    outcome = deliver(crm, transport_for(context), email, thread_id, pending["touch"])
+    at = email.sent_at.isoformat(timespec="seconds")
+    message_id = message_id_for(email.idempotency_key, email.sender_email)
+    crm.add_messages(
+        [
+            {
+                "contact_id": state["contact_id"],
+                "direction": "out",
+                "subject": email.subject,
+                "body": email.body,
+                "at": at,
+                "thread_id": thread_id,
+                "message_id": message_id,
+            }
+        ]
+    )
+    if runtime.store is not None:
+        remember_touch(
+            runtime.store,
+            state["contact_id"],
+            subject=email.subject,
+            facts_used=pending["facts_used"],
+        )
+    record = TouchRecord(
+        touch=pending["touch"],
+        outcome=outcome,
+        at=at,
+        message_id=message_id,
+        edited=pending["edited"],
+    )
+    return {"touches": [*state.get("touches", []), record], "pending": None}
+
+
+def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
+    """A thread stopped at the last moment ends here; otherwise schedule what comes next."""
+    return DONE if state["status"] == "stopped" else "schedule_next"
+
+
+def _email(
+    crm: CrmStore, state: CampaignState, pending: PendingTouch, thread_id: str, now: Any
+) -> OutgoingEmail:
+    campaign = crm.get_campaign(state["campaign_id"]) or {}
+    return OutgoingEmail(
+        idempotency_key=idempotency_key(thread_id, pending["touch"]),
+        to=pending["to"],
+        sender_name=campaign.get("sender_name", ""),
+        sender_email=campaign.get("sender_email", ""),
+        subject=pending["subject"],
+        body=pending["body"],
+        sent_at=now,
+    )
+
+
+def _pending(state: CampaignState) -> PendingTouch:
+    pending = state.get("pending")
+    if pending is None:
+        raise RuntimeError("send_touch reached with no approved draft")
+    return pending

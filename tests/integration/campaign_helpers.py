@@ -1,0 +1,85 @@
+"""Drive campaigns under simulated time in tests: create, enrol, tick and decide by day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from coachgraph.campaigns import (
+    campaign_runtime,
+    create_campaign,
+    decide,
+    enroll,
+    pending_approvals,
+    tick,
+)
+from coachgraph.clock import iso, parse_instant
+from coachgraph.crm import CrmStore
+from schemas.approval import HumanResponse
+from schemas.context import Context
+
+T0 = parse_instant("2026-11-02T09:00:00Z")
+
+
+def day(n: float) -> datetime:
+    """T0 plus n days."""
+    return T0 + timedelta(days=n)
+
+
+@dataclass
+class Campaign:
+    """A campaign in a test database, driven day by day."""
+
+    context: Context
+    campaign_id: str
+
+    def at(self, when: datetime) -> Context:
+        """The context with `now` moved to `when`."""
+        return Context(**{**self.context.__dict__, "now": iso(when)})
+
+    def tick(self, when: datetime, concurrency: int = 4) -> dict[str, Any]:
+        """Run one tick at `when`."""
+        return tick(self.at(when), concurrency=concurrency).as_dict()
+
+    def pending(self, when: datetime) -> list[dict[str, Any]]:
+        """Drafts waiting on a person."""
+        with campaign_runtime(self.at(when)) as rt:
+            return pending_approvals(rt)
+
+    def decide(self, thread_id: str, response: HumanResponse, when: datetime) -> dict[str, Any]:
+        """Give a decision at `when`."""
+        with campaign_runtime(self.at(when)) as rt:
+            return decide(rt, thread_id, response)
+
+    def approve_all(self, when: datetime) -> int:
+        """Accept every pending draft at `when`; returns how many."""
+        items = self.pending(when)
+        for item in items:
+            self.decide(item["thread_id"], HumanResponse(type="accept", args=None), when)
+        return len(items)
+
+    def state(self, thread_id: str) -> Any:
+        """The thread's persisted snapshot."""
+        with campaign_runtime(self.context) as rt:
+            return rt.app.get_state(rt.config(thread_id))
+
+
+def start_campaign(context: Context, contacts: list[str], campaign_id: str = "cmp1") -> Campaign:
+    """Create a campaign and enrol `contacts` at T0."""
+    crm = CrmStore(context.db_url)
+    create_campaign(
+        crm,
+        name="Q4 outreach",
+        offer="a 20-minute walkthrough of our scheduling assistant",
+        sender_name="Sam Rivera",
+        sender_email="sam@seller.example",
+        campaign_id=campaign_id,
+    )
+    enroll(crm, campaign_id, contacts, T0)
+    return Campaign(context=context, campaign_id=campaign_id)
+
+
+def thread(campaign_id: str, contact_id: str) -> str:
+    """The thread id of a contact in a campaign."""
+    return f"campaign:{campaign_id}:contact:{contact_id}"
