@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -29,7 +29,7 @@ from coachgraph.clock import iso, now_from
 from coachgraph.crm import CrmStore, campaigns, enrollments
 from coachgraph.emails import is_valid_email, normalize_email
 from coachgraph.errors import NotFoundError, UserError
-from graphs.campaign import build_campaign_graph
+from graphs.campaign import CampaignGraph, build_campaign_graph
 from nodes.schedule import due_at, effective_plan
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 RETRY_BUDGET = 2
 """Failed runs retried on later ticks before the enrollment fails (SPEC §12)."""
 BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
+# Runs that may send checkpoint every step. Not "sync": in langgraph 1.2 a resumed run that
+# ends at a fresh interrupt fails under "sync" (its loop waits on a checkpoint future it never
+# made), and "sync" would not make sends exactly-once anyway (langgraph issue #8039): the
+# outbox row does that.
+STEP_DURABILITY: Literal["async"] = "async"
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 CompiledCampaign = CompiledStateGraph[CampaignState, Context, CampaignInput, CampaignState]
@@ -81,12 +86,14 @@ class CampaignRuntime:
 
 
 @contextmanager
-def campaign_runtime(context: Context) -> Iterator[CampaignRuntime]:
+def campaign_runtime(
+    context: Context, graph: CampaignGraph | None = None
+) -> Iterator[CampaignRuntime]:
     """Open the checkpointer and store beside the CRM and compile the campaign graph."""
     crm = CrmStore(context.db_url)
     crm.require_initialised()
     with open_checkpointer(context.db_url) as saver, open_store(context.db_url) as store:
-        app = build_campaign_graph().compile(checkpointer=saver, store=store)
+        app = (graph or build_campaign_graph()).compile(checkpointer=saver, store=store)
         yield CampaignRuntime(app=app, saver=saver, crm=crm, context=context)
 
 
@@ -160,11 +167,17 @@ def enroll(
 # -- running threads ---------------------------------------------------------------------
 
 
-def tick(context: Context, *, concurrency: int = 8, limit: int = 10_000) -> TickReport:
+def tick(
+    context: Context,
+    *,
+    concurrency: int = 8,
+    limit: int = 10_000,
+    graph: CampaignGraph | None = None,
+) -> TickReport:
     """Resume every due thread once, `concurrency` at a time."""
     if concurrency < 1:
         raise UserError("--concurrency must be at least 1")
-    with campaign_runtime(context) as rt:
+    with campaign_runtime(context, graph) as rt:
         return asyncio.run(_tick(rt, concurrency, limit))
 
 
@@ -192,8 +205,11 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
         if snapshot.interrupts:
             pass  # already waiting on a person: the index only needs to learn that
         elif snapshot.next:
-            # An earlier run died part-way (possibly mid-send): finish it, checkpointing each step.
-            rt.app.invoke(None, rt.config(thread_id), context=rt.context, durability="sync")
+            # An earlier run died part-way (possibly mid-send): finish it. A re-run send_touch
+            # finds its outbox row and never sends twice.
+            rt.app.invoke(
+                None, rt.config(thread_id), context=rt.context, durability=STEP_DURABILITY
+            )
         else:
             start = CampaignInput(
                 campaign_id=claim.campaign_id,
@@ -331,7 +347,10 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
     before = _touch_count(rt, thread_id)
     try:
         rt.app.invoke(
-            Command(resume=[response]), rt.config(thread_id), context=rt.context, durability="sync"
+            Command(resume=[response]),
+            rt.config(thread_id),
+            context=rt.context,
+            durability=STEP_DURABILITY,
         )
     except Exception as exc:
         result = _fail(rt, claim, exc)

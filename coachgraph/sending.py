@@ -120,13 +120,13 @@ def _parse_address(value: str, field: str, display_name: str = "") -> Address:
     """Parse one bare ASCII address; anything else (lists, CR/LF, `<…>`) is refused."""
     if not value.isascii():
         raise ValueError(f"{field} {value!r} is not ASCII; SMTPUTF8 addresses are not supported")
+    local, _, domain = value.rpartition("@")
+    if not local or not domain:
+        raise ValueError(f"{field} {value!r} is not an email address like name@example.com")
     try:
-        address = Address(display_name=display_name, addr_spec=value)
-    except (ValueError, HeaderParseError) as exc:
+        return Address(display_name=display_name, addr_spec=value)
+    except (ValueError, IndexError, HeaderParseError) as exc:  # the parser raises all three
         raise ValueError(f"{field} {value!r} is not one email address ({exc})") from None
-    if not address.domain:
-        raise ValueError(f"{field} {value!r} has no domain")
-    return address
 
 
 class SendError(Exception):
@@ -209,7 +209,7 @@ class FileTransport:
             ) from exc
 
     def _deliver(self, key: str, data: bytes) -> None:
-        if key in mailbox.Maildir(self.path, create=True):
+        if key in _open_maildir(self.path):
             return
         tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex}"
         try:
@@ -217,6 +217,14 @@ class FileTransport:
             _link_once(tmp, self.path / "new" / key)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _open_maildir(path: Path) -> mailbox.Maildir:
+    # Maildir(create=True) makes tmp/, new/ and cur/ only when it makes the folder itself;
+    # an existing empty folder (a fresh volume, a temp dir) needs them as well.
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return mailbox.Maildir(path, create=True)
 
 
 def maildir_key(message: EmailMessage) -> str:
@@ -348,7 +356,7 @@ class SmtpTransport:
             self._open_session(smtp)
             _start_transaction(smtp, envelope, self.where)
             _write_payload(smtp, envelope.payload, self.where)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             raise self._refused(exc) from exc
 
     def _open_session(self, smtp: smtplib.SMTP) -> None:
@@ -504,12 +512,21 @@ def transport_for(context: TransportSettings) -> Transport:
 def _smtp_transport(settings: TransportSettings) -> SmtpTransport:
     if not settings.smtp_host:
         raise UserError("COACHGRAPH_TRANSPORT=smtp needs SMTP_HOST")
-    if (settings.smtp_user is None) != (settings.smtp_password is None):
-        raise UserError("SMTP_USER and SMTP_PASSWORD go together: set both to log in, or neither")
+    user, password = _smtp_login(settings)
     return SmtpTransport(
         settings.smtp_host,
         settings.smtp_port,
-        user=settings.smtp_user,
-        password=settings.smtp_password,
+        user=user,
+        password=password,
         starttls=settings.smtp_starttls,
     )
+
+
+def _smtp_login(settings: TransportSettings) -> tuple[str | None, SecretStr | None]:
+    user, password = settings.smtp_user, settings.smtp_password
+    if (user is None) != (password is None):
+        raise UserError("SMTP_USER and SMTP_PASSWORD go together: set both to log in, or neither")
+    secret = password.get_secret_value() if password else ""
+    if not f"{user or ''}{secret}".isascii():
+        raise UserError("SMTP_USER and SMTP_PASSWORD must be ASCII (smtplib sends them so)")
+    return user, password

@@ -16,6 +16,7 @@ from coachgraph.campaigns import (
 )
 from coachgraph.clock import iso, parse_instant
 from coachgraph.crm import CrmStore
+from graphs.campaign import CampaignGraph
 from schemas.approval import HumanResponse
 from schemas.context import Context
 
@@ -33,6 +34,8 @@ class Campaign:
 
     context: Context
     campaign_id: str
+    graph: CampaignGraph | None = None
+    """The graph to run (default: the full campaign graph)."""
 
     def at(self, when: datetime) -> Context:
         """The context with `now` moved to `when`."""
@@ -40,16 +43,16 @@ class Campaign:
 
     def tick(self, when: datetime, concurrency: int = 4) -> dict[str, Any]:
         """Run one tick at `when`."""
-        return tick(self.at(when), concurrency=concurrency).as_dict()
+        return tick(self.at(when), concurrency=concurrency, graph=self.graph).as_dict()
 
     def pending(self, when: datetime) -> list[dict[str, Any]]:
         """Drafts waiting on a person."""
-        with campaign_runtime(self.at(when)) as rt:
+        with campaign_runtime(self.at(when), self.graph) as rt:
             return pending_approvals(rt)
 
     def decide(self, thread_id: str, response: HumanResponse, when: datetime) -> dict[str, Any]:
         """Give a decision at `when`."""
-        with campaign_runtime(self.at(when)) as rt:
+        with campaign_runtime(self.at(when), self.graph) as rt:
             return decide(rt, thread_id, response)
 
     def approve_all(self, when: datetime) -> int:
@@ -61,11 +64,16 @@ class Campaign:
 
     def state(self, thread_id: str) -> Any:
         """The thread's persisted snapshot."""
-        with campaign_runtime(self.context) as rt:
+        with campaign_runtime(self.context, self.graph) as rt:
             return rt.app.get_state(rt.config(thread_id))
 
 
-def start_campaign(context: Context, contacts: list[str], campaign_id: str = "cmp1") -> Campaign:
+def start_campaign(
+    context: Context,
+    contacts: list[str],
+    campaign_id: str = "cmp1",
+    graph: CampaignGraph | None = None,
+) -> Campaign:
     """Create a campaign and enrol `contacts` at T0."""
     crm = CrmStore(context.db_url)
     create_campaign(
@@ -77,7 +85,7 @@ def start_campaign(context: Context, contacts: list[str], campaign_id: str = "cm
         campaign_id=campaign_id,
     )
     enroll(crm, campaign_id, contacts, T0)
-    return Campaign(context=context, campaign_id=campaign_id)
+    return Campaign(context=context, campaign_id=campaign_id, graph=graph)
 
 
 def thread(campaign_id: str, contact_id: str) -> str:

@@ -87,7 +87,7 @@ def _authenticator_for(user: str, password: str) -> Any:
             user.encode(),
             password.encode(),
         )
-        return smtp.AuthResult(success=ok, auth_data=auth_data if ok else None)
+        return smtp.AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return authenticate
 
