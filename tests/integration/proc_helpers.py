@@ -183,13 +183,20 @@ class _Handler:
         with self.lock:
             self.received.append(Received(list(envelope.rcpt_tos), bytes(envelope.content)))
         if self.mode == "kill_client":
-            victim = self.victim
-            assert victim is not None, "kill_client mode needs a victim process"
+            victim = await self._victim()
             victim.send_signal(signal.SIGKILL)
+            self.killed.append(victim.pid)
             # Answer only once the client is gone, so it can never hear the 250.
             await _until_dead(victim.pid)
-            self.killed.append(victim.pid)
         return "250 2.0.0 Ok: queued"
+
+    async def _victim(self, timeout: float = 10.0) -> subprocess.Popen[str]:
+        # The test names the victim right after starting it, long before it can send.
+        deadline = time.monotonic() + timeout
+        while self.victim is None:
+            assert time.monotonic() < deadline, "kill_client mode needs a victim process"
+            await asyncio.sleep(0.005)
+        return self.victim
 
 
 async def _until_dead(pid: int, timeout: float = 10.0) -> None:

@@ -1,0 +1,147 @@
+"""Sends survive process death: real `coachgraph` processes, a real SMTP peer on loopback.
+
+SPEC §11: a crash after the provider accepted a message but before the checkpoint was
+written never sends it again; the ambiguous outbox row is marked for a person to
+reconcile. SPEC §12: a refused send is retried on a later tick, with backoff.
+
+The crash is made without test hooks in the product: the SMTP server, on receiving the
+whole message, SIGKILLs the `coachgraph approvals approve` process and only then answers
+250 — so the provider has the message and the client never learns it.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from coachgraph.clock import iso
+from coachgraph.crm import CrmStore
+from coachgraph.due_index import get_enrollment
+from coachgraph.outbox import idempotency_key, outbox_row
+from schemas.context import Context
+from tests.integration.campaign_helpers import T0, day, start_campaign, thread
+from tests.integration.proc_helpers import (
+    ScriptedSmtpServer,
+    cli_env,
+    expire_lease,
+    run,
+    run_json,
+    start,
+)
+
+pytestmark = pytest.mark.integration
+
+CONTACT = "c02"
+"""Daniel Okafor at Northwind Logistics: allowed to be emailed."""
+TO = "daniel@northwind-logistics.example"
+THREAD = thread("cmp1", CONTACT)
+KEY = idempotency_key(THREAD, 1)
+SECOND_TOUCH_GAP = timedelta(days=4)
+"""DEFAULT_CADENCE_DAYS[1]: the gap after touch 1 when no coach plan is stored."""
+
+
+@pytest.fixture
+def smtp() -> Iterator[ScriptedSmtpServer]:
+    with ScriptedSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def env(demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer) -> dict[str, str]:
+    """Children send through `smtp`; one contact is enrolled at T0 and drafted by a tick."""
+    start_campaign(Context(db_url=demo_db, llm_api_key=None), [CONTACT])
+    child_env = cli_env(demo_db, tmp_path) | smtp.env()
+    drafted = run_json("tick", "--now", iso(T0), env=child_env, cwd=tmp_path)
+    assert (drafted["resumed"], drafted["drafted"]) == (1, 1), drafted
+    return child_env
+
+
+def status_of(env: dict[str, str], cwd: Path) -> dict[str, object]:
+    rows = run_json("status", env=env, cwd=cwd)
+    assert [r["thread_id"] for r in rows] == [THREAD]
+    return rows[0]
+
+
+def test_sigkill_after_the_provider_accepted_never_sends_twice(
+    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    crm = CrmStore(demo_db)
+    smtp.mode = "kill_client"
+    approve = start("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path)
+    smtp.victim = approve.popen
+    died = approve.wait()
+
+    assert died.code == -signal.SIGKILL, died
+    assert smtp.killed == [approve.pid]
+    assert len(smtp.received) == 1
+    message_id = smtp.received[0].header("Message-ID")
+    assert smtp.received[0].rcpt_tos == [TO]
+    # The process died between handing the message over and recording the outcome.
+    assert outbox_row(crm, KEY)["status"] == "sending"  # type: ignore[index]
+
+    # The dead process's lease runs on the real clock for due_index.DEFAULT_LEASE (10 min),
+    # whatever --now says, and cannot be shortened by a setting; expire_lease does to the
+    # row what those ten minutes would. --now moves the simulated clock past it too.
+    expire_lease(demo_db, THREAD)
+    smtp.mode = "accept"
+    recovered_at = T0 + timedelta(minutes=20)
+    report = run_json("tick", "--now", iso(recovered_at), env=env, cwd=tmp_path)
+
+    assert len(smtp.received) == 1, "the message was sent a second time"
+    assert (report["resumed"], report["sent"], report["failed"]) == (1, 0, 0), report
+    outbox = run_json("outbox", env=env, cwd=tmp_path)
+    assert [(r["idempotency_key"], r["status"], r["message_id"]) for r in outbox] == [
+        (KEY, "unknown", message_id)
+    ], outbox
+    status = status_of(env, tmp_path)
+    assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
+    # SPEC §10: the gap to the next touch counts from when this touch was sent — at T0,
+    # when the person approved and the provider took it, not when a tick noticed the crash.
+    assert status["next_due_at"] == iso(T0 + SECOND_TOUCH_GAP), status
+
+    # Reconciled or not, the touch is never offered again: a later tick sends nothing.
+    again = run_json("tick", "--now", iso(day(1)), env=env, cwd=tmp_path)
+    assert again["resumed"] == 0 and len(smtp.received) == 1, again
+
+
+def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
+    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    crm = CrmStore(demo_db)
+    smtp.mode = "refuse_rcpt"
+    refused = run("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path)
+
+    assert refused.code == 1, refused
+    assert "Traceback" not in refused.err
+    errors = [line for line in refused.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, refused.err
+    assert THREAD in errors[0] and "550" in errors[0], errors
+    assert smtp.received == []
+    assert outbox_row(crm, KEY)["status"] == "failed"  # type: ignore[index]
+    assert run_json("outbox", env=env, cwd=tmp_path) == []  # neither sent nor ambiguous
+    status = status_of(env, tmp_path)
+    assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 0, 1)
+    assert "550" in str(status["last_error"])
+    retry_at = T0 + timedelta(minutes=15)  # campaigns.BACKOFF[0] after the failed attempt
+    assert status["next_due_at"] == iso(retry_at), status
+    # The failed run released its lease (due_index.record), so nothing needs expiring.
+    assert get_enrollment(crm, THREAD)["lease_owner"] is None  # type: ignore[index]
+
+    smtp.mode = "accept"
+    report = run_json("tick", "--now", iso(retry_at), env=env, cwd=tmp_path)
+
+    assert (report["resumed"], report["sent"], report["failed"]) == (1, 1, 0), report
+    assert len(smtp.received) == 1
+    assert smtp.received[0].rcpt_tos == [TO]
+    outbox = run_json("outbox", env=env, cwd=tmp_path)
+    assert [(r["idempotency_key"], r["status"]) for r in outbox] == [(KEY, "sent")], outbox
+    assert outbox[0]["message_id"] == smtp.received[0].header("Message-ID")
+    assert outbox[0]["sent_at"] == retry_at.isoformat(), outbox
+    status = status_of(env, tmp_path)
+    assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
+    assert status["last_error"] is None
+    assert status["next_due_at"] == iso(retry_at + SECOND_TOUCH_GAP), status
