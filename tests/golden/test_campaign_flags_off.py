@@ -1,4 +1,4 @@
-"""With CAMPAIGN_COACH_ENABLED unset, a whole campaign equals the baseline graph's, byte for byte."""
+"""With CAMPAIGN_COACH_ENABLED unset, a whole campaign equals the baseline's byte for byte."""
 
 from __future__ import annotations
 

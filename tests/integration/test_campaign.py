@@ -237,7 +237,8 @@ def test_checkpoints_stay_small_after_a_full_sequence(context: Context) -> None:
     with sqlite3.connect(path) as conn:
         size = (
             conn.execute(
-                "SELECT SUM(LENGTH(checkpoint) + LENGTH(metadata)) FROM checkpoints WHERE thread_id = ?",
+                "SELECT SUM(LENGTH(checkpoint) + LENGTH(metadata)) FROM checkpoints"
+                " WHERE thread_id = ?",
                 (C02,),
             ).fetchone()[0]
             + (
