@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from coachgraph.crm import CrmStore
-from coachgraph.db import dispose_engines
+from coachgraph.db import dispose_engines, sqlite_path
+from coachgraph.demo_campaign import run_campaign_demo
 from coachgraph.drafting import draft_many
 from coachgraph.errors import UserError
 from coachgraph.importer import DEMO_FILES, import_file
@@ -65,11 +66,12 @@ def load_demo_crm(db_url: str) -> CrmStore:
 def demo_context(db_url: str, settings: Settings) -> Context:
     """The demo's context: the environment's flags, its own database and simulated time."""
     now = settings.now.isoformat() if settings.now else DEMO_NOW
-    return Context.from_settings(settings, db_url=db_url, now=now)
+    outbox = str(Path(sqlite_path(db_url) or ".").parent / "outbox")
+    return Context.from_settings(settings, db_url=db_url, now=now, outbox_dir=outbox)
 
 
-def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[str, Any]]:
-    """Recreate the demo database, draft for every contact and print what happened."""
+def run_demo(workdir: Path, settings: Settings, console: Console) -> dict[str, Any]:
+    """The whole main job offline: one-off drafts for every contact, then a 30-day campaign."""
     prepare_workdir(workdir)
     db_url = f"sqlite:///{workdir / 'coachgraph.db'}"
     crm = load_demo_crm(db_url)
@@ -107,8 +109,9 @@ def run_demo(workdir: Path, settings: Settings, console: Console) -> list[dict[s
             s=counts["skip"],
         )
     )
+    campaign = run_campaign_demo(context, console)
     console.print(f"database: {workdir / 'coachgraph.db'}  (COACHGRAPH_DB={db_url})")
-    return results
+    return {"drafts": results, "campaign": campaign}
 
 
 def _samples(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -47,9 +47,10 @@ def deliver(
     if row is not None and row["status"] in ("sending", "unknown"):
         _set_status(crm, email.idempotency_key, "unknown", error="process stopped mid-send")
         return "unknown"
+    message = build_message(email)  # a malformed message fails here, before any claim
     _claim(crm, email, thread_id, touch, exists=row is not None)
     try:
-        transport.send(build_message(email))
+        transport.send(message)
     except SendAmbiguous as exc:
         _set_status(crm, email.idempotency_key, "unknown", error=str(exc))
         return "unknown"

@@ -70,12 +70,14 @@ def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"
 def _email(
     crm: CrmStore, state: CampaignState, pending: PendingTouch, thread_id: str, now: Any
 ) -> OutgoingEmail:
-    campaign = crm.get_campaign(state["campaign_id"]) or {}
+    campaign = crm.get_campaign(state["campaign_id"])
+    if campaign is None:
+        raise RuntimeError(f"campaign {state['campaign_id']!r} no longer exists; nothing sent")
     return OutgoingEmail(
         idempotency_key=idempotency_key(thread_id, pending["touch"]),
         to=pending["to"],
-        sender_name=campaign.get("sender_name", ""),
-        sender_email=campaign.get("sender_email", ""),
+        sender_name=campaign["sender_name"],
+        sender_email=campaign["sender_email"],
         subject=pending["subject"],
         body=pending["body"],
         sent_at=now,

@@ -204,7 +204,8 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout)
+    demo = json.loads(done.stdout)
+    results = demo["drafts"]
     assert len(results) == 25
     assert {r["blocked_reason"] for r in results} >= {
         "suppressed",
@@ -215,6 +216,25 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
         "retention_hold",
     }
     assert all(r["graph_meta"]["review_passed"] for r in results if r["draft"])
+    # The campaign half shows every path: sends, an edit, a rejection, feedback, a reply,
+    # a bounce, an unsubscribe, every block reason, and sequences that run to the end.
+    campaign = demo["campaign"]
+    decisions: dict[str, int] = {}
+    for day in campaign["days"]:
+        for kind, count in day["decisions"].items():
+            decisions[kind] = decisions.get(kind, 0) + count
+    assert {"approved", "edited", "rejected", "feedback"} <= set(decisions)
+    stops = {t["stop_reason"] for t in campaign["threads"] if t["status"] == "stopped"}
+    assert stops == {
+        "suppressed",
+        "do_not_contact",
+        "bounced",
+        "unsubscribed",
+        "replied",
+        "retention_hold",
+    }
+    assert any(t["status"] == "completed" for t in campaign["threads"])
+    assert campaign["sent"] > 50 and campaign["unknown"] == 0
 
 
 def test_quoted_fields_may_span_lines_and_rows_count_records(

@@ -1,0 +1,195 @@
+"""The campaign half of `coachgraph demo`: 30 simulated days of ticks, decisions and replies."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from coachgraph.campaigns import (
+    CampaignRuntime,
+    campaign_runtime,
+    create_campaign,
+    decide,
+    enroll,
+    pending_approvals,
+    record_inbound,
+    status_rows,
+    tick,
+)
+from coachgraph.clock import iso, now_from, parse_instant
+from coachgraph.crm import CrmStore
+from coachgraph.outbox import list_outbox
+from schemas.approval import HumanResponse
+from schemas.context import Context
+
+DEMO_DAYS = 33
+"""Long enough for the default cadence (days 0, 4, 11, 18, 25, 32) to finish."""
+CAMPAIGN_ID = "demo-q4"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the demo's reviewer does with one contact's draft on one day."""
+
+    response: HumanResponse
+    label: str
+
+
+EDITED_BODY = (
+    "Hi Tom,\n\nCongratulations on the Reno distribution center. Teams adding a site often "
+    "find follow-ups slipping; we help keep them on time.\n\nWould a 20-minute call next "
+    "week be useful?\n\nBest,\nSam"
+)
+# The demo's reviewer approves every draft, except these, to show each path once.
+DECISIONS: dict[tuple[int, str], Decision] = {
+    (0, "c04"): Decision(
+        HumanResponse(
+            type="edit",
+            args={
+                "action": "send_email",
+                "args": {
+                    "subject": "Dispatch follow-ups at Northwind",
+                    "body": EDITED_BODY,
+                },
+            },
+        ),
+        "edited",
+    ),
+    (0, "c05"): Decision(
+        HumanResponse(type="ignore", args="Not before their board meeting"), "rejected"
+    ),
+    (0, "c07"): Decision(
+        HumanResponse(type="response", args="Please make it shorter and more formal."), "feedback"
+    ),
+}
+# Inbound events, recorded the morning of the day (before that day's tick).
+INBOUND: dict[int, list[tuple[str, str, str | None]]] = {
+    2: [("c08", "reply", "Interested. Could we talk on Thursday?")],
+    5: [("c11", "bounce", None)],
+    9: [("c12", "unsubscribe", None)],
+}
+
+
+def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
+    """Enrol every contact, run 30 days of ticks and decisions, and summarise each thread."""
+    crm = CrmStore(context.db_url)
+    start = now_from(context.now)
+    create_campaign(
+        crm,
+        name="Q4 outreach (demo)",
+        offer=context.offer,
+        sender_name=context.sender_name,
+        sender_email="sam@coachgraph.example",
+        campaign_id=CAMPAIGN_ID,
+    )
+    enrolled, _ = enroll(crm, CAMPAIGN_ID, None, start)
+    console.print(
+        f"\n[bold]Campaign {CAMPAIGN_ID}[/]: {enrolled} threads, "
+        f"{DEMO_DAYS} simulated days from {iso(start)}"
+    )
+    days = []
+    with console.status("simulating…") as status:
+        for n in range(DEMO_DAYS + 1):
+            status.update(f"simulating day {n}/{DEMO_DAYS}…")
+            when = start + timedelta(days=n)
+            day_context = Context(**{**context.__dict__, "now": iso(when)})
+            days.append(_one_day(crm, day_context, n))
+            if line := _day_line(days[-1]):
+                console.print(line, highlight=False)
+    threads = _threads(crm, context)
+    console.print(_summary_table(threads))
+    outbox = list_outbox(crm)
+    counts = Counter(r["status"] for r in outbox)
+    stops = Counter(t["stop_reason"] for t in threads if t["status"] == "stopped")
+    console.print(
+        f"sent {counts['sent']} emails ({counts['unknown']} ambiguous) to "
+        f"{len({r['to'] for r in outbox})} contacts; stopped: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(stops.items())) or "none")
+        + f"; outbox: {context.outbox_dir}",
+        highlight=False,
+    )
+    return {"days": days, "threads": threads, "sent": counts["sent"], "unknown": counts["unknown"]}
+
+
+def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
+    now = now_from(context.now)
+    for contact_id, kind, body in INBOUND.get(n, []):
+        record_inbound(crm, contact_id, kind=kind, body=body, now=now - timedelta(hours=1))
+    report = tick(context, concurrency=4).as_dict()
+    decided: Counter[str] = Counter()
+    with campaign_runtime(context) as rt:
+        for _ in range(3):  # feedback recomposes a draft, which then waits again
+            waiting = pending_approvals(rt)
+            if not waiting:
+                break
+            for item in waiting:
+                decided[_decide(rt, item, n)] += 1
+    return {
+        "day": n,
+        "inbound": [f"{k} from {c}" for c, k, _ in INBOUND.get(n, [])],
+        "tick": {k: v for k, v in report.items() if k != "errors"},
+        "decisions": dict(decided),
+    }
+
+
+def _decide(rt: CampaignRuntime, item: dict[str, Any], n: int) -> str:
+    key = (n, item["contact_id"])
+    decision = DECISIONS.get(key)
+    if decision is None or (decision.response["type"] == "response" and item["feedback_rounds"]):
+        decide(rt, item["thread_id"], HumanResponse(type="accept", args=None))
+        return "approved"
+    decide(rt, item["thread_id"], decision.response)
+    return decision.label
+
+
+def _day_line(day: dict[str, Any]) -> str:
+    tick = day["tick"]
+    parts = [f"{k} {tick[k]}" for k in ("drafted", "stopped", "completed", "failed") if tick[k]]
+    parts += [f"{k} {v}" for k, v in sorted(day["decisions"].items())]
+    parts += day["inbound"]
+    return f"  day {day['day']:>2}: " + ", ".join(parts) if parts else ""
+
+
+def _threads(crm: CrmStore, context: Context) -> list[dict[str, Any]]:
+    rows = status_rows(crm, CAMPAIGN_ID)
+    with campaign_runtime(context) as rt:
+        for row in rows:
+            values = rt.app.get_state(rt.config(row["thread_id"])).values or {}
+            start = parse_instant(values.get("enrolled_at") or iso(now_from(context.now)))
+            row["timeline"] = [
+                f"{(parse_instant(t['at']) - start).days}{_MARK[t['outcome']]}"
+                + ("e" if t["edited"] else "")
+                for t in values.get("touches", [])
+            ]
+    return rows
+
+
+_MARK = {"sent": "", "skipped": "x", "unknown": "?"}
+
+
+def _summary_table(threads: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="Every thread after the simulation",
+        caption="touch days: 4 = sent on day 4, e = edited by the reviewer, x = rejected "
+        "(skipped); the default plan waits 0/4/7/7/7/7 days before touches 1-6",
+    )
+    for column in ("contact", "status", "sent", "touch days", "plan", "stop reason"):
+        table.add_column(column, overflow="fold")
+    for t in threads:
+        plan = t["plan"]
+        cells = (
+            t["contact_id"],
+            t["status"],
+            str(t["touches_sent"]),
+            " ".join(t["timeline"]),
+            f"{plan['source']}, {plan['max_touches']} touches",
+            t["stop_reason"] if t["status"] == "stopped" else "",
+        )
+        table.add_row(*(escape(c) for c in cells))
+    return table
