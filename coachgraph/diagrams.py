@@ -17,14 +17,22 @@ def _orchestrator() -> StateGraph[Any, Any, Any, Any]:
     return build_email_orchestrator()
 
 
+def _campaign() -> StateGraph[Any, Any, Any, Any]:
+    from graphs.campaign import build_campaign_graph
+
+    return build_campaign_graph()
+
+
 GRAPHS: dict[str, Callable[[], StateGraph[Any, Any, Any, Any]]] = {
     "email_orchestrator": _orchestrator,
+    "campaign": _campaign,
 }
 
 
 def render(name: str) -> str:
-    """The graph's mermaid text, subgraphs expanded."""
-    return GRAPHS[name]().compile().get_graph(xray=1).draw_mermaid()
+    """The graph's mermaid text (the orchestrator with its worker subgraphs expanded)."""
+    xray = 1 if name == "email_orchestrator" else 0
+    return GRAPHS[name]().compile().get_graph(xray=xray).draw_mermaid()
 
 
 def readme_block(name: str) -> str:

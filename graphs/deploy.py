@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs.campaign import build_campaign_graph
 from graphs.email_orchestrator import build_email_orchestrator
+from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
 
@@ -17,3 +19,8 @@ def email_orchestrator() -> CompiledStateGraph[
 ]:
     """The AA06 orchestrator, compiled without persistence (the server adds it)."""
     return build_email_orchestrator().compile()
+
+
+def campaign() -> CompiledStateGraph[CampaignState, Context, CampaignInput, CampaignState]:
+    """The AA02 campaign graph, compiled without persistence (the server adds it)."""
+    return build_campaign_graph().compile()

@@ -61,13 +61,21 @@ def test_graph_shape_matches_snapshot(request: pytest.FixtureRequest) -> None:
     assert drawn == SNAPSHOT.read_text(), "graph shape changed: rerun with --update-snapshots"
 
 
-def test_readme_shows_the_current_graph() -> None:
+@pytest.mark.parametrize("name", ["email_orchestrator", "campaign"])
+def test_readme_shows_the_current_graphs(name: str) -> None:
     from coachgraph.diagrams import readme_block
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert readme_block("email_orchestrator") in readme, (
-        "README diagram is stale: run make diagrams"
-    )
+    assert readme_block(name) in readme, "README diagram is stale: run make diagrams"
+
+
+def test_campaign_graph_shape_matches_snapshot(request: pytest.FixtureRequest) -> None:
+    from coachgraph.diagrams import render
+
+    snapshot = Path(__file__).parent / "campaign.mmd"
+    if request.config.getoption("--update-snapshots"):
+        snapshot.write_text(render("campaign"))
+    assert render("campaign") == snapshot.read_text(), "rerun with --update-snapshots"
 
 
 def test_demo_with_flags_unset_matches_the_frozen_golden_output(
