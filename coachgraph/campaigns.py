@@ -80,6 +80,11 @@ class CampaignRuntime:
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
 
+    @property
+    def lease(self) -> timedelta:
+        """How long this process holds a thread it runs."""
+        return timedelta(seconds=self.context.lease_seconds)
+
     def config(self, thread_id: str) -> RunnableConfig:
         """The run config that selects a thread."""
         return {"configurable": {"thread_id": thread_id}}
@@ -196,7 +201,7 @@ async def _tick(rt: CampaignRuntime, concurrency: int, limit: int) -> TickReport
 
 def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     """Claim one thread, run it to its next stop, and write the outcome to the due index."""
-    claim = due_index.claim(rt.crm, thread_id, rt.owner)
+    claim = due_index.claim(rt.crm, thread_id, rt.owner, rt.lease)
     if claim is None:
         return {"outcome": "skipped"}
     before = _touch_count(rt, thread_id)
@@ -254,7 +259,7 @@ def _touch_count(rt: CampaignRuntime, thread_id: str) -> tuple[int, int]:
 def _fail(rt: CampaignRuntime, claim: due_index.Claim, exc: Exception) -> dict[str, Any]:
     attempts = claim.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:500]
-    log.warning("thread %s failed (attempt %d): %s", claim.thread_id, attempts, error)
+    log.info("thread %s failed (attempt %d): %s", claim.thread_id, attempts, error)
     if attempts > RETRY_BUDGET:
         due_index.record(
             rt.crm,
@@ -341,7 +346,17 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
         status = due_index.get_enrollment(rt.crm, thread_id)["status"]  # type: ignore[index]
         raise UserError(f"thread {thread_id} is not waiting for approval (status: {status})")
     _check_response(item, response)
-    claim = due_index.claim(rt.crm, thread_id, rt.owner, statuses=("awaiting_approval", "active"))
+    # While the decision runs the thread is active and due: if this process dies mid-run
+    # (even mid-send), a tick finishes the run once the lease lapses.
+    claim = due_index.claim(
+        rt.crm,
+        thread_id,
+        rt.owner,
+        rt.lease,
+        statuses=("awaiting_approval", "active"),
+        status="active",
+        next_due_at=iso(now_from(rt.context.now)),
+    )
     if claim is None:
         raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
     before = _touch_count(rt, thread_id)

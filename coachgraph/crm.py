@@ -129,7 +129,7 @@ enrollments = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("stop_reason", Text),
-    Column("lease_owner", String(64)),
+    Column("lease_owner", String(255)),
     Column("lease_expires_at", String(40)),
     Column("enrolled_at", String(40), nullable=False),
     Column("plan", Text),

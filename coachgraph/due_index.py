@@ -49,8 +49,13 @@ def claim(
     owner: str,
     lease: timedelta = DEFAULT_LEASE,
     statuses: tuple[str, ...] = ("active",),
+    **also: Any,
 ) -> Claim | None:
-    """Take the thread's lease if nobody holds a live one; None when another process has it."""
+    """Take the thread's lease if nobody holds a live one; None when another process has it.
+
+    `also` sets more columns in the same atomic update (e.g. make the thread due, so a tick
+    finishes the run if this process dies holding the lease).
+    """
     wall = datetime.now(UTC)  # leases run on the real clock, whatever --now says
     stmt = (
         enrollments.update()
@@ -61,7 +66,7 @@ def claim(
                 enrollments.c.lease_expires_at.is_(None), enrollments.c.lease_expires_at < iso(wall)
             ),
         )
-        .values(lease_owner=owner, lease_expires_at=iso(wall + lease))
+        .values(lease_owner=owner, lease_expires_at=iso(wall + lease), **also)
         .returning(
             enrollments.c.thread_id,
             enrollments.c.campaign_id,

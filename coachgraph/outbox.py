@@ -8,10 +8,13 @@ reconcile and never sent again. A `failed` row (definitely refused) may be retri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
 
+from coachgraph.clock import iso, parse_instant
 from coachgraph.crm import CrmStore, outbox, utcnow_iso
 from coachgraph.sending import (
     OutgoingEmail,
@@ -22,7 +25,15 @@ from coachgraph.sending import (
     message_id_for,
 )
 
-Delivery = Literal["sent", "unknown"]
+Outcome = Literal["sent", "unknown"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a send ended, and when it was really attempted (an earlier crashed try's time)."""
+
+    outcome: Outcome
+    at: datetime
 
 
 def idempotency_key(thread_id: str, touch: int) -> str:
@@ -42,23 +53,24 @@ def deliver(
 ) -> Delivery:
     """Send once: skip what was sent, quarantine what may have been, send the rest."""
     row = outbox_row(crm, email.idempotency_key)
+    earlier = parse_instant(row["sent_at"]) if row is not None and row["sent_at"] else None
     if row is not None and row["status"] == "sent":
-        return "sent"
+        return Delivery("sent", earlier or email.sent_at)
     if row is not None and row["status"] in ("sending", "unknown"):
         _set_status(crm, email.idempotency_key, "unknown", error="process stopped mid-send")
-        return "unknown"
+        return Delivery("unknown", earlier or email.sent_at)
     message = build_message(email)  # a malformed message fails here, before any claim
     _claim(crm, email, thread_id, touch, exists=row is not None)
     try:
         transport.send(message)
     except SendAmbiguous as exc:
         _set_status(crm, email.idempotency_key, "unknown", error=str(exc))
-        return "unknown"
+        return Delivery("unknown", email.sent_at)
     except SendRefused as exc:
         _set_status(crm, email.idempotency_key, "failed", error=str(exc))
         raise
-    _set_status(crm, email.idempotency_key, "sent", sent_at=email.sent_at.isoformat())
-    return "sent"
+    _set_status(crm, email.idempotency_key, "sent")
+    return Delivery("sent", email.sent_at)
 
 
 def _claim(crm: CrmStore, email: OutgoingEmail, thread_id: str, touch: int, exists: bool) -> None:
@@ -70,28 +82,25 @@ def _claim(crm: CrmStore, email: OutgoingEmail, thread_id: str, touch: int, exis
         "body": email.body,
         "message_id": message_id_for(email.idempotency_key, email.sender_email),
         "status": "sending",
+        "sent_at": iso(email.sent_at),  # when it was attempted; kept if the outcome is unknown
         "error": None,
         "created_at": utcnow_iso(),
     }
+    key = email.idempotency_key
     with crm.connect(write=True) as conn:
         if exists:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.idempotency_key == email.idempotency_key)
-                .values(**values)
-            )
+            conn.execute(outbox.update().where(outbox.c.idempotency_key == key).values(**values))
         else:
-            conn.execute(outbox.insert().values(idempotency_key=email.idempotency_key, **values))
+            conn.execute(outbox.insert().values(idempotency_key=key, **values))
 
 
-def _set_status(
-    crm: CrmStore, key: str, status: str, *, error: str | None = None, sent_at: str | None = None
-) -> None:
-    values: dict[str, Any] = {"status": status, "error": error}
-    if sent_at:
-        values["sent_at"] = sent_at
+def _set_status(crm: CrmStore, key: str, status: str, *, error: str | None = None) -> None:
     with crm.connect(write=True) as conn:
-        conn.execute(outbox.update().where(outbox.c.idempotency_key == key).values(**values))
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.idempotency_key == key)
+            .values(status=status, error=error)
+        )
 
 
 def list_outbox(

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
     """Upgrade the SMTP connection with STARTTLS."""
 
+    lease_seconds: int = Field(600, ge=5, le=86_400, validation_alias="COACHGRAPH_LEASE_SECONDS")
+    """How long a tick or decision holds a thread; a crashed holder's thread waits this long."""
     now: datetime | None = Field(None, validation_alias="COACHGRAPH_NOW")
     """An ISO instant every command takes as "now" (tests, demos)."""
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from checkpoints.threads import campaign_thread_id
-from coachgraph.clock import now_from
+from coachgraph.clock import iso, now_from
 from coachgraph.crm import CrmStore
 from coachgraph.outbox import deliver, idempotency_key
 from coachgraph.sending import OutgoingEmail, message_id_for, transport_for
@@ -29,8 +29,8 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         return {"status": "stopped", "stop_reason": blocked[0], "pending": None, "decision": None}
     thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
     email = _email(crm, state, pending, thread_id, now_from(context.now))
-    outcome = deliver(crm, transport_for(context), email, thread_id, pending["touch"])
-    at = email.sent_at.isoformat(timespec="seconds")
+    delivery = deliver(crm, transport_for(context), email, thread_id, pending["touch"])
+    at = iso(delivery.at)  # an earlier crashed attempt's time: the next gap counts from it
     message_id = message_id_for(email.idempotency_key, email.sender_email)
     crm.add_messages(
         [
@@ -54,7 +54,7 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         )
     record = TouchRecord(
         touch=pending["touch"],
-        outcome=outcome,
+        outcome=delivery.outcome,
         at=at,
         message_id=message_id,
         edited=pending["edited"],

@@ -48,6 +48,8 @@ class Context:
     """Sender's company, for the signature."""
     offer: str = "a 20-minute walkthrough of how teams like yours cut manual follow-up work"
     """What the draft offers."""
+    lease_seconds: int = 600
+    """How long a run holds its thread's lease (`COACHGRAPH_LEASE_SECONDS`)."""
     transport: str = "file"
     """How approved emails leave: `file` (a maildir) or `smtp` (`COACHGRAPH_TRANSPORT`)."""
     outbox_dir: str = "./.coachgraph/outbox"
@@ -91,6 +93,7 @@ class Context:
             "sender_name": s.sender_name,
             "sender_company": s.sender_company,
             "offer": s.default_offer,
+            "lease_seconds": s.lease_seconds,
             "transport": s.transport,
             "outbox_dir": s.outbox_dir,
             "smtp_host": s.smtp_host,

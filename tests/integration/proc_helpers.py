@@ -221,9 +221,9 @@ class ScriptedSmtpServer:
     """
 
     def __init__(self, mode: Mode = "accept") -> None:
-        controller = pytest.importorskip("aiosmtpd.controller")
+        base: Any = pytest.importorskip("aiosmtpd.controller").Controller
 
-        class FreePortController(controller.Controller):  # type: ignore[misc]
+        class FreePortController(base):  # type: ignore[misc]
             def _trigger_server(self) -> None:
                 self.port = self.server.sockets[0].getsockname()[1]
                 super()._trigger_server()

@@ -15,15 +15,17 @@ import signal
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from coachgraph.campaigns import status_rows
 from coachgraph.clock import iso
 from coachgraph.crm import CrmStore
 from coachgraph.due_index import get_enrollment
-from coachgraph.outbox import idempotency_key, outbox_row
+from coachgraph.outbox import idempotency_key, list_outbox, outbox_row
 from schemas.context import Context
-from tests.integration.campaign_helpers import T0, day, start_campaign, thread
+from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
 from tests.integration.proc_helpers import (
     ScriptedSmtpServer,
     cli_env,
@@ -51,23 +53,41 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 
 
 @pytest.fixture
-def env(demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer) -> dict[str, str]:
-    """Children send through `smtp`; one contact is enrolled at T0 and drafted by a tick."""
-    start_campaign(Context(db_url=demo_db, llm_api_key=None), [CONTACT])
-    child_env = cli_env(demo_db, tmp_path) | smtp.env()
-    drafted = run_json("tick", "--now", iso(T0), env=child_env, cwd=tmp_path)
+def campaign(demo_db: str, smtp: ScriptedSmtpServer) -> Campaign:
+    """One contact enrolled at T0 and drafted (set up in this process, to save a start-up)."""
+    context = Context(
+        db_url=demo_db,
+        llm_api_key=None,
+        transport="smtp",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+    )
+    started = start_campaign(context, [CONTACT])
+    drafted = started.tick(T0)
     assert (drafted["resumed"], drafted["drafted"]) == (1, 1), drafted
-    return child_env
+    return started
 
 
-def status_of(env: dict[str, str], cwd: Path) -> dict[str, object]:
-    rows = run_json("status", env=env, cwd=cwd)
-    assert [r["thread_id"] for r in rows] == [THREAD]
+@pytest.fixture
+def env(
+    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, campaign: Campaign
+) -> dict[str, str]:
+    """What the `coachgraph` children run with: the test database, sending through `smtp`."""
+    return cli_env(demo_db, tmp_path) | smtp.env()
+
+
+def the_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    assert [r["thread_id"] for r in rows] == [THREAD], rows
     return rows[0]
 
 
 def test_sigkill_after_the_provider_accepted_never_sends_twice(
-    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+    demo_db: str,
+    tmp_path: Path,
+    smtp: ScriptedSmtpServer,
+    campaign: Campaign,
+    env: dict[str, str],
 ) -> None:
     crm = CrmStore(demo_db)
     smtp.mode = "kill_client"
@@ -92,19 +112,22 @@ def test_sigkill_after_the_provider_accepted_never_sends_twice(
     report = run_json("tick", "--now", iso(recovered_at), env=env, cwd=tmp_path)
 
     assert len(smtp.received) == 1, "the message was sent a second time"
-    assert (report["resumed"], report["sent"], report["failed"]) == (1, 0, 0), report
+    assert (report["resumed"], report["sent"], report["failed"]) == (1, 0, 0), (
+        f"the crashed thread was not finished: tick {report}, "
+        f"enrollment {get_enrollment(crm, THREAD)}, outbox row {outbox_row(crm, KEY)}"
+    )
     outbox = run_json("outbox", env=env, cwd=tmp_path)
     assert [(r["idempotency_key"], r["status"], r["message_id"]) for r in outbox] == [
         (KEY, "unknown", message_id)
     ], outbox
-    status = status_of(env, tmp_path)
+    status = the_row(run_json("status", env=env, cwd=tmp_path))
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
     # SPEC §10: the gap to the next touch counts from when this touch was sent — at T0,
     # when the person approved and the provider took it, not when a tick noticed the crash.
     assert status["next_due_at"] == iso(T0 + SECOND_TOUCH_GAP), status
 
     # Reconciled or not, the touch is never offered again: a later tick sends nothing.
-    again = run_json("tick", "--now", iso(day(1)), env=env, cwd=tmp_path)
+    again = campaign.tick(day(1))
     assert again["resumed"] == 0 and len(smtp.received) == 1, again
 
 
@@ -122,8 +145,8 @@ def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
     assert THREAD in errors[0] and "550" in errors[0], errors
     assert smtp.received == []
     assert outbox_row(crm, KEY)["status"] == "failed"  # type: ignore[index]
-    assert run_json("outbox", env=env, cwd=tmp_path) == []  # neither sent nor ambiguous
-    status = status_of(env, tmp_path)
+    assert list_outbox(crm) == []  # neither sent nor ambiguous (what `outbox --json` lists)
+    status = the_row(status_rows(crm))
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 0, 1)
     assert "550" in str(status["last_error"])
     retry_at = T0 + timedelta(minutes=15)  # campaigns.BACKOFF[0] after the failed attempt
@@ -141,7 +164,7 @@ def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
     assert [(r["idempotency_key"], r["status"]) for r in outbox] == [(KEY, "sent")], outbox
     assert outbox[0]["message_id"] == smtp.received[0].header("Message-ID")
     assert outbox[0]["sent_at"] == retry_at.isoformat(), outbox
-    status = status_of(env, tmp_path)
+    status = the_row(run_json("status", env=env, cwd=tmp_path))
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
     assert status["last_error"] is None
     assert status["next_due_at"] == iso(retry_at + SECOND_TOUCH_GAP), status
