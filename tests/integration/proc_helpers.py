@@ -130,10 +130,9 @@ def run_json(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60.0) 
 def expire_lease(db_url: str, thread_id: str) -> None:
     """Make the thread's lease lapse, as ten real minutes after its holder died would.
 
-    Leases run on the wall clock whatever `--now` says (`due_index.claim`), and the
-    product has no setting to shorten them, so waiting them out would take
-    `due_index.DEFAULT_LEASE` (10 minutes) of real time. Moving the expiry into the
-    past is exactly what the passage of that time does to the row; nothing else changes.
+    Leases run on the wall clock whatever `--now` says (`due_index.claim`); even the
+    shortest COACHGRAPH_LEASE_SECONDS would make the test wait. Moving the expiry into
+    the past is exactly what the passage of that time does to the row; nothing else changes.
     """
     past = iso(datetime.now(UTC) - timedelta(minutes=1))
     with CrmStore(db_url).connect(write=True) as conn:

@@ -103,9 +103,9 @@ def test_sigkill_after_the_provider_accepted_never_sends_twice(
     # The process died between handing the message over and recording the outcome.
     assert outbox_row(crm, KEY)["status"] == "sending"  # type: ignore[index]
 
-    # The dead process's lease runs on the real clock for due_index.DEFAULT_LEASE (10 min),
-    # whatever --now says, and cannot be shortened by a setting; expire_lease does to the
-    # row what those ten minutes would. --now moves the simulated clock past it too.
+    # The dead process's lease runs on the real clock (COACHGRAPH_LEASE_SECONDS, 10 min by
+    # default) whatever --now says; expire_lease does to the row what that time would, so
+    # the test need not wait. --now moves the simulated clock past it too.
     expire_lease(demo_db, THREAD)
     smtp.mode = "accept"
     recovered_at = T0 + timedelta(minutes=20)
