@@ -337,14 +337,22 @@ def approval_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any] | None:
     }
 
 
-def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict[str, Any]:
-    """Resume a waiting thread with a person's decision, at once (a send happens now)."""
-    if due_index.get_enrollment(rt.crm, thread_id) is None:
+def waiting_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
+    """The thread's pending draft, or an error naming why there is none."""
+    enrollment = due_index.get_enrollment(rt.crm, thread_id)
+    if enrollment is None:
         raise NotFoundError(f"unknown thread {thread_id!r} (see `coachgraph approvals list`)")
     item = approval_item(rt, thread_id)
     if item is None:
-        status = due_index.get_enrollment(rt.crm, thread_id)["status"]  # type: ignore[index]
-        raise UserError(f"thread {thread_id} is not waiting for approval (status: {status})")
+        raise UserError(
+            f"thread {thread_id} is not waiting for approval (status: {enrollment['status']})"
+        )
+    return item
+
+
+def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict[str, Any]:
+    """Resume a waiting thread with a person's decision, at once (a send happens now)."""
+    item = waiting_item(rt, thread_id)
     _check_response(item, response)
     # While the decision runs the thread is active and due: if this process dies mid-run
     # (even mid-send), a tick finishes the run once the lease lapses.

@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from coachgraph.campaigns import (
-    approval_item,
     campaign_runtime,
     create_campaign,
     decide,
@@ -18,6 +17,7 @@ from coachgraph.campaigns import (
     record_inbound,
     status_rows,
     tick,
+    waiting_item,
 )
 from coachgraph.cli import _crm, _print_json, app, err, json_option, now_option, out, text
 from coachgraph.clock import now_from
@@ -153,10 +153,7 @@ def approvals_list(as_json: bool) -> None:
 def approvals_show(thread_id: str, as_json: bool) -> None:
     """One pending draft in full, with its review notes and provenance."""
     with campaign_runtime(_context()) as rt:
-        item = approval_item(rt, thread_id)
-        if item is None:
-            decide(rt, thread_id, HumanResponse(type="accept", args=None))  # raises the reason
-            return
+        item = waiting_item(rt, thread_id)
     if as_json:
         _print_json(item)
         return

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from coachgraph.cli import main
 from schemas.context import Context
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI
 
@@ -47,3 +50,35 @@ def llm_context(
         return make_context(**(values | overrides))
 
     return make
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    def run(*args: str, **env: str) -> Run:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(sys, "argv", ["coachgraph", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+def one_line_error(run: Run) -> str:
+    assert run.code == 1, run
+    assert "Traceback" not in run.err
+    lines = [line for line in run.err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, run.err
+    return lines[0]

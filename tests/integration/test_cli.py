@@ -7,39 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from coachgraph.cli import main
 from coachgraph.crm import CrmStore
+from tests.integration.conftest import Run, one_line_error
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
-    def run(*args: str, **env: str) -> Run:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(sys, "argv", ["coachgraph", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture
@@ -48,14 +23,6 @@ def empty_db(any_db: str, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("COACHGRAPH_DB", any_db)
     assert cli("init").code == 0
     return any_db
-
-
-def one_line_error(run: Run) -> str:
-    assert run.code == 1, run
-    assert "Traceback" not in run.err
-    lines = [line for line in run.err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, run.err
-    return lines[0]
 
 
 def test_init_is_idempotent(cli: Callable[..., Run], empty_db: str) -> None:
