@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import re
 import socket
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -66,6 +68,15 @@ class TickReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return asdict(self)
+
+    @classmethod
+    def merge(cls, parts: list[TickReport]) -> TickReport:
+        """One report for the work of several processes."""
+        total = cls()
+        for part in parts:
+            for name, value in asdict(part).items():
+                setattr(total, name, getattr(total, name) + value)
+        return total
 
 
 @dataclass
@@ -176,23 +187,43 @@ def tick(
     context: Context,
     *,
     concurrency: int = 8,
+    processes: int = 1,
     limit: int = 10_000,
     graph: CampaignGraph | None = None,
 ) -> TickReport:
-    """Resume every due thread once, `concurrency` at a time."""
+    """Resume every due thread once: `processes` workers, each `concurrency` threads at a time.
+
+    Graph steps are CPU-bound Python, so threads overlap only model and database waits;
+    more processes use more cores. Leases keep any two workers off the same thread.
+    """
     if concurrency < 1:
         raise UserError("--concurrency must be at least 1")
+    if processes < 1:
+        raise UserError("--processes must be at least 1")
+    due = due_index.due_threads(CrmStore(context.db_url), now_from(context.now), limit)
+    shares = [share for n in range(processes) if (share := due[n::processes])]
+    if len(shares) <= 1 or graph is not None:
+        return tick_threads(context, due, concurrency, graph)
+    spawn = multiprocessing.get_context("spawn")  # no inherited connections or locks
+    with ProcessPoolExecutor(max_workers=len(shares), mp_context=spawn) as pool:
+        parts = pool.map(tick_threads, repeat(context), shares, repeat(concurrency))
+        return TickReport.merge(list(parts))
+
+
+def tick_threads(
+    context: Context, thread_ids: list[str], concurrency: int, graph: CampaignGraph | None = None
+) -> TickReport:
+    """Run the given threads in this process, `concurrency` at a time."""
     with campaign_runtime(context, graph) as rt:
-        return asyncio.run(_tick(rt, concurrency, limit))
+        return asyncio.run(_run_threads(rt, thread_ids, concurrency))
 
 
-async def _tick(rt: CampaignRuntime, concurrency: int, limit: int) -> TickReport:
+async def _run_threads(rt: CampaignRuntime, thread_ids: list[str], concurrency: int) -> TickReport:
     report = TickReport()
-    due = due_index.due_threads(rt.crm, now_from(rt.context.now), limit)
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tick") as pool:
         outcomes = await asyncio.gather(
-            *(loop.run_in_executor(pool, _advance, rt, tid) for tid in due)
+            *(loop.run_in_executor(pool, _advance, rt, tid) for tid in thread_ids)
         )
     for outcome in outcomes:
         _count(report, outcome)
@@ -204,9 +235,9 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     claim = due_index.claim(rt.crm, thread_id, rt.owner, rt.lease)
     if claim is None:
         return {"outcome": "skipped"}
-    before = _touch_count(rt, thread_id)
+    snapshot = rt.app.get_state(rt.config(thread_id))
+    before = _touch_count(snapshot.values)
     try:
-        snapshot = rt.app.get_state(rt.config(thread_id))
         if snapshot.interrupts:
             pass  # already waiting on a person: the index only needs to learn that
         elif snapshot.next:
@@ -250,9 +281,8 @@ def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[
     return {"outcome": status, "sent": max(0, sent), "progressed": len(touches) != before[1]}
 
 
-def _touch_count(rt: CampaignRuntime, thread_id: str) -> tuple[int, int]:
-    values = rt.app.get_state(rt.config(thread_id)).values or {}
-    touches = values.get("touches", [])
+def _touch_count(values: dict[str, Any] | None) -> tuple[int, int]:
+    touches = (values or {}).get("touches", [])
     return sum(t["outcome"] == "sent" for t in touches), len(touches)
 
 
@@ -367,7 +397,7 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
     )
     if claim is None:
         raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
-    before = _touch_count(rt, thread_id)
+    before = _touch_count(rt.app.get_state(rt.config(thread_id)).values)
     try:
         rt.app.invoke(
             Command(resume=[response]),

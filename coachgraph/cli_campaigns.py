@@ -105,11 +105,18 @@ def campaign_enroll(
     type=click.IntRange(1, 256),
     help="Threads resumed at once.",
 )
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (use up to one per core for large ticks).",
+)
 @json_option
-def tick_command(now: str | None, concurrency: int, as_json: bool) -> None:
+def tick_command(now: str | None, concurrency: int, processes: int, as_json: bool) -> None:
     """Resume every thread whose next touch is due; prints what happened."""
     _crm()
-    report = tick(_context(now), concurrency=concurrency)
+    report = tick(_context(now), concurrency=concurrency, processes=processes)
     data = report.as_dict()
     if as_json:
         _print_json(data)

@@ -252,3 +252,14 @@ def test_checkpoints_stay_small_after_a_full_sequence(context: Context) -> None:
         ).fetchone()[0]
     assert kept == 1
     assert size < 64 * 1024, size
+
+
+def test_a_tick_across_processes_runs_every_due_thread_once(context: Context) -> None:
+    from coachgraph.campaigns import tick
+
+    contacts = ["c01", "c02", "c03", "c04", "c05", "c07", "c08"]
+    campaign = start_campaign(context, contacts)
+    report = tick(campaign.at(day(0)), concurrency=2, processes=3)
+    assert (report.resumed, report.drafted, report.stopped, report.failed) == (7, 6, 1, 0)
+    assert len(campaign.pending(day(0))) == 6
+    assert tick(campaign.at(day(0)), concurrency=2, processes=3).resumed == 0
