@@ -29,8 +29,8 @@ diagrams: $(BIN)/.installed  ## regenerate the mermaid snapshots and the README'
 	$(BIN)/pytest -q tests/golden --update-snapshots
 	$(BIN)/python -m coachgraph.diagrams README.md
 
-bench: $(BIN)/.installed
-	@echo "benchmarks arrive with the campaign graph (bench/)"
+bench: $(BIN)/.installed  ## tick throughput, model-bound efficiency, checkpoint bytes, due index
+	$(BIN)/python -m bench.tick_bench
 
 eval: $(BIN)/.installed
 	@echo "evals arrive with the release gate (evals/)"

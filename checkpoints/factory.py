@@ -65,3 +65,13 @@ def open_checkpointer(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
         yield saver
     finally:
         conn.close()
+
+
+def setup_graph_tables(db_url: str) -> None:
+    """Create the checkpointer's and store's tables once, before workers open them at once.
+
+    Two processes running a first-time store setup together can collide on its migrations
+    table; `coachgraph init` (and the demo) set the tables up first so workers never race.
+    """
+    with open_store(db_url), open_checkpointer(db_url):
+        pass

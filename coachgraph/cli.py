@@ -56,12 +56,11 @@ def app(verbose: bool) -> None:
 @app.command()
 def init() -> None:
     """Create or migrate the database at COACHGRAPH_DB (idempotent)."""
-    from checkpoints.factory import open_checkpointer, open_store
+    from checkpoints.factory import setup_graph_tables
 
     settings = load_settings()
     version = CrmStore(settings.db_url).init()
-    with open_store(settings.db_url), open_checkpointer(settings.db_url):
-        pass
+    setup_graph_tables(settings.db_url)
     out.print(f"database ready (schema version {version})")
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from checkpoints.factory import setup_graph_tables
 from coachgraph.crm import CrmStore
 from coachgraph.db import dispose_engines, sqlite_path
 from coachgraph.demo_campaign import run_campaign_demo
@@ -56,6 +57,7 @@ def load_demo_crm(db_url: str) -> CrmStore:
     """Create the schema and import every demo file; a rejected row is a bug, so raise."""
     crm = CrmStore(db_url)
     crm.init()
+    setup_graph_tables(db_url)
     for kind, name in DEMO_FILES:
         report = import_file(crm, kind, demo_data_dir() / name)
         if report.rejected:

@@ -229,6 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets bursts of concurrent clients
     block_on_close = False  # stop() joins handler threads itself, with a time limit
 
     def __init__(self, fake: FakeOpenAI) -> None:
