@@ -32,6 +32,8 @@ from coachgraph.crm import CrmStore, campaigns, enrollments
 from coachgraph.emails import is_valid_email, normalize_email
 from coachgraph.errors import NotFoundError, UserError
 from graphs.campaign import CampaignGraph, build_campaign_graph
+from nodes.approval import unsendable
+from nodes.review import review_email
 from nodes.schedule import due_at, effective_plan
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
@@ -127,7 +129,7 @@ def create_campaign(
 ) -> str:
     """Create a campaign and return its id (a given id must be new)."""
     if not is_valid_email(sender_email):
-        raise UserError(f"--sender-email {sender_email!r} is not an email address")
+        raise UserError(f"--sender-email {sender_email!r} is not an (ASCII) email address")
     for label, value in (("--name", name), ("--offer", offer), ("--sender-name", sender_name)):
         if not value.strip():
             raise UserError(f"{label} must not be empty")
@@ -364,6 +366,7 @@ def approval_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any] | None:
         "review_notes": pending["review_notes"],
         "feedback_rounds": pending["feedback_rounds"],
         "request": request,
+        "interrupt_id": snapshot.interrupts[0].id,
     }
 
 
@@ -397,7 +400,11 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
     )
     if claim is None:
         raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
-    before = _touch_count(rt.app.get_state(rt.config(thread_id)).values)
+    snapshot = rt.app.get_state(rt.config(thread_id))
+    if not snapshot.interrupts or snapshot.interrupts[0].id != item["interrupt_id"]:
+        _sync(rt, thread_id, _touch_count(snapshot.values))  # give back the lease unchanged
+        raise UserError(f"the draft on {thread_id} changed meanwhile; review it again")
+    before = _touch_count(snapshot.values)
     try:
         rt.app.invoke(
             Command(resume=[response]),
@@ -422,6 +429,8 @@ def _check_response(item: dict[str, Any], response: HumanResponse) -> None:
             raise UserError("edit needs a non-empty --subject")
         if not str(args.get("body", "")).strip():
             raise UserError("edit needs a non-empty --body")
+        if problems := unsendable(review_email(args["subject"], args["body"]).notes):
+            raise UserError(f"edit not accepted ({'; '.join(problems)}); the draft still waits")
     if kind == "response":
         if not str(response["args"] or "").strip():
             raise UserError("respond needs non-empty --feedback")

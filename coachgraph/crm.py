@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -100,8 +101,7 @@ messages = Table(
     Column("body", Text, nullable=False, default=""),
     Column("at", String(40), nullable=False),
     Column("thread_id", String(255)),
-    Column("message_id", String(255)),
-    UniqueConstraint("contact_id", "direction", "at", name="uq_message"),
+    Column("message_id", String(255), nullable=False, unique=True),
     Index("ix_messages_contact_at", "contact_id", "at"),
 )
 
@@ -168,6 +168,13 @@ audit_log = Table(
 )
 
 _CONTACT_COLS = [c.name for c in contacts.columns]
+
+
+def history_id(row: Mapping[str, Any]) -> str:
+    """A stable id for a history message that has no Message-ID of its own."""
+    parts = [str(row.get(k) or "") for k in ("contact_id", "direction", "at", "subject", "body")]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f"<history-{digest}@coachgraph.local>"
 
 
 def utcnow_iso() -> str:
@@ -338,8 +345,14 @@ class CrmStore:
         return written
 
     def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Append history messages; one already recorded (contact, direction, instant) stays."""
-        return self.upsert(messages, rows, ["contact_id", "direction", "at"], update=False)
+        """Append history messages; one already recorded (same message id) stays.
+
+        Sent messages carry their Message-ID; others get an id derived from their content,
+        so re-importing a history file adds nothing, yet two messages in one second don't
+        collapse into one.
+        """
+        keyed = [dict(r) | {"message_id": r.get("message_id") or history_id(r)} for r in rows]
+        return self.upsert(messages, keyed, ["message_id"], update=False)
 
     def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
         """One campaign by id."""

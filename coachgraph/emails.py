@@ -14,8 +14,13 @@ def normalize_email(raw: str) -> str:
 
 
 def is_valid_email(raw: str) -> bool:
-    """Return True when the normalised address looks like local@domain.tld."""
-    return bool(_EMAIL.match(normalize_email(raw)))
+    """True when the normalised address looks like local@domain.tld, in ASCII.
+
+    Internationalised addresses (SMTPUTF8) are not supported by the transports, so they are
+    refused where they enter (import, campaign create) rather than failing at send time.
+    """
+    address = normalize_email(raw)
+    return address.isascii() and bool(_EMAIL.match(address))
 
 
 def email_sha256(raw: str) -> str:

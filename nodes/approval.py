@@ -46,17 +46,21 @@ def await_approval(state: CampaignState) -> dict[str, Any]:
     """Wait for a person's decision on the draft and record it (an edit is re-reviewed)."""
     response = cast(HumanResponse, interrupt([approval_request(state)])[0])
     pending = _pending(state)
+    decision: dict[str, Any] = dict(response)
     if response["type"] == "edit":
         args = cast(dict[str, Any], response["args"])["args"]
         verdict = review_email(args["subject"], args["body"])
-        pending = pending | {
-            "subject": args["subject"],
-            "body": args["body"],
-            "edited": True,
-            "review_passed": verdict.passed,
-            "review_notes": verdict.notes,
-        }
-    update: dict[str, Any] = {"decision": dict(response), "pending": pending}
+        if unsendable(verdict.notes):  # the draft stays as it was; the person sees why
+            decision["rejected_notes"] = verdict.notes
+        else:
+            pending = pending | {
+                "subject": args["subject"],
+                "body": args["body"],
+                "edited": True,
+                "review_passed": verdict.passed,
+                "review_notes": verdict.notes,
+            }
+    update: dict[str, Any] = {"decision": decision, "pending": pending}
     if response["type"] == "response":
         update["feedback"] = str(response["args"])
         update["pending"] = pending | {"feedback_rounds": pending["feedback_rounds"] + 1}
@@ -74,14 +78,14 @@ def route_after_approval(
     if decision.get("type") == "response":
         rounds_ok = pending["feedback_rounds"] <= MAX_FEEDBACK_ROUNDS
         return "compose_touch" if rounds_ok else "await_approval"
-    if decision.get("type") == "edit" and _unsendable(pending):
+    if decision.get("rejected_notes"):
         return "await_approval"
     return "send_touch"
 
 
-def _unsendable(pending: PendingTouch) -> bool:
-    # A missing unsubscribe line is added at send time; markers or an empty part are not.
-    return any(n != "missing unsubscribe line" for n in pending["review_notes"])
+def unsendable(notes: list[str]) -> list[str]:
+    """The review notes that forbid sending an edit (a missing unsubscribe line is added)."""
+    return [n for n in notes if n != "missing unsubscribe line"]
 
 
 def _pending(state: CampaignState) -> PendingTouch:

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from checkpoints.threads import campaign_thread_id
 from coachgraph.clock import iso, now_from
 from coachgraph.crm import CrmStore
+from coachgraph.emails import normalize_email
 from coachgraph.outbox import deliver, idempotency_key
 from coachgraph.sending import OutgoingEmail, message_id_for, transport_for
 from nodes.memory import remember_touch
@@ -24,9 +25,8 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     crm = CrmStore(context.db_url)
     pending = _pending(state)
     contact = crm.get_contact(state["contact_id"])
-    blocked = block_reason(crm, contact) if contact else ("contact no longer in the CRM", "")
-    if blocked:
-        return {"status": "stopped", "stop_reason": blocked[0], "pending": None, "decision": None}
+    if reason := _why_not_send(crm, contact, pending["to"]):
+        return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
     thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
     email = _email(crm, state, pending, thread_id, now_from(context.now))
     delivery = deliver(crm, transport_for(context), email, thread_id, pending["touch"])
@@ -60,6 +60,19 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         edited=pending["edited"],
     )
     return {"touches": [*state.get("touches", []), record], "pending": None}
+
+
+def _why_not_send(crm: CrmStore, contact: Any, to: str) -> str | None:
+    """Last check before sending: the contact may still be emailed, at this very address."""
+    if contact is None:
+        return "contact no longer in the CRM"
+    if found := block_reason(crm, contact):
+        return found[0]
+    if crm.suppression_reason(to):
+        return "suppressed"
+    if normalize_email(to) != contact["email"]:
+        return "address_changed"
+    return None
 
 
 def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:

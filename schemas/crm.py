@@ -88,7 +88,7 @@ OptId = Annotated[
 
 def _email(value: str) -> str:
     if len(value) > 320 or _CONTROL.search(value) or not is_valid_email(value):
-        raise ValueError(f"not an email address: {value!r}")
+        raise ValueError(f"not an (ASCII) email address: {value!r}")
     return normalize_email(value)
 
 

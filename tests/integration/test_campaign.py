@@ -178,13 +178,78 @@ def test_edit_sends_the_edited_draft_rereviewed_and_recorded(waiting: Campaign) 
     assert row["subject"] == "Reno"
 
 
-def test_edit_with_a_marker_goes_back_to_the_person(waiting: Campaign) -> None:
-    edit = {"action": "send_email", "args": {"subject": "Hi", "body": "Hi {{first_name}}"}}
-    waiting.decide(C02, HumanResponse(type="edit", args=edit), day(0))  # type: ignore[typeddict-item]
+@pytest.mark.parametrize(
+    ("subject", "body", "problem"),
+    [
+        ("Hi", "Hi {{first_name}}", "template marker '{{first_name}}' in body"),
+        ("Hello\nBcc: evil@x.example", "Hi Daniel", "subject has a line break"),
+    ],
+)
+def test_an_unsendable_edit_is_refused_and_the_draft_kept(
+    waiting: Campaign, subject: str, body: str, problem: str
+) -> None:
+    before = waiting.state(C02).values["pending"]
+    edit = {"action": "send_email", "args": {"subject": subject, "body": body}}
+    with pytest.raises(UserError, match=f"edit not accepted \\({problem}"):
+        waiting.decide(C02, HumanResponse(type="edit", args=edit), day(0))  # type: ignore[typeddict-item]
     snapshot = waiting.state(C02)
-    assert snapshot.interrupts and snapshot.values["pending"]["edited"] is True
-    assert "template marker '{{first_name}}' in body" in snapshot.values["pending"]["review_notes"]
-    assert list_outbox(CrmStore(waiting.context.db_url)) == []
+    assert snapshot.interrupts and snapshot.values["pending"] == before
+    waiting.decide(C02, ACCEPT, day(0))
+    [row] = list_outbox(CrmStore(waiting.context.db_url))
+    assert row["subject"] == before["subject"]
+
+
+def test_approving_after_the_address_changed_or_was_suppressed_sends_nothing(
+    waiting: Campaign,
+) -> None:
+    from coachgraph.crm import contacts, suppression
+    from coachgraph.emails import email_sha256
+
+    crm = CrmStore(waiting.context.db_url)
+    old = crm.get_contact("c02")["email"]  # type: ignore[index]
+    with crm.connect(write=True) as conn:
+        conn.execute(
+            contacts.update().where(contacts.c.id == "c02").values(email="new@corp.example")
+        )
+    crm.upsert(
+        suppression, [{"email_sha256": email_sha256(old), "reason": "bounce"}], ["email_sha256"]
+    )
+    assert waiting.decide(C02, ACCEPT, day(0))["outcome"] == "stopped"
+    assert waiting.state(C02).values["stop_reason"] == "suppressed"
+    assert list_outbox(crm) == []
+
+
+def test_an_address_change_alone_also_holds_the_send(waiting: Campaign) -> None:
+    from coachgraph.crm import contacts
+
+    crm = CrmStore(waiting.context.db_url)
+    with crm.connect(write=True) as conn:
+        conn.execute(
+            contacts.update().where(contacts.c.id == "c02").values(email="new@corp.example")
+        )
+    assert waiting.decide(C02, ACCEPT, day(0))["outcome"] == "stopped"
+    assert waiting.state(C02).values["stop_reason"] == "address_changed"
+    assert list_outbox(crm) == []
+
+
+def test_sends_in_the_same_second_all_reach_the_history(context: Context) -> None:
+    from coachgraph.campaigns import create_campaign
+
+    first = start_campaign(context, ["c02"], campaign_id="cmpA")
+    crm = CrmStore(context.db_url)
+    create_campaign(
+        crm,
+        name="B",
+        offer="another offer",
+        sender_name="Sam",
+        sender_email="sam@seller.example",
+        campaign_id="cmpB",
+    )
+    enroll(crm, "cmpB", ["c02"], day(0))
+    first.tick(day(0))
+    first.approve_all(day(0))
+    sent = [m for m in crm.history("c02") if m["direction"] == "out"]
+    assert len(sent) == 2 and len(list_outbox(crm)) == 2
 
 
 def test_edit_with_an_empty_body_is_refused_before_resuming(waiting: Campaign) -> None:

@@ -113,7 +113,7 @@ def test_a_touch_from_draft_to_outbox(cli: Callable[..., Run], q4: None) -> None
                 "--sender-email",
                 "not-an-address",
             ),
-            "is not an email address",
+            "is not an (ASCII) email address",
         ),
         (
             (
@@ -138,6 +138,25 @@ def test_a_touch_from_draft_to_outbox(cli: Callable[..., Run], q4: None) -> None
             "is not waiting for approval (status: stopped)",
         ),
         (("approvals", "edit", THREAD, "--subject", "Hi", "--body", " "), "non-empty --body"),
+        (
+            ("approvals", "edit", THREAD, "--subject", "Hi", "--body", "Hi [First Name]"),
+            "edit not accepted (template marker '[First Name]' in body)",
+        ),
+        (
+            (
+                "campaign",
+                "create",
+                "--name",
+                "x",
+                "--offer",
+                "y",
+                "--sender-name",
+                "z",
+                "--sender-email",
+                "sam@bücher.example",
+            ),
+            "is not an (ASCII) email address",
+        ),
         (("approvals", "respond", THREAD, "--feedback", ""), "non-empty --feedback"),
         (("reply", "--contact", "zz"), "unknown contact id 'zz'"),
         (("reply", "--contact", "c02", "--bounced", "--unsubscribed"), "at most one of"),
