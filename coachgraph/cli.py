@@ -34,6 +34,11 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def _context(now: str | None = None) -> Context:
+    """The run context from the environment, with `--now` on top when given."""
+    return Context.from_settings(load_settings(), **({"now": now} if now else {}))
+
+
 def _crm() -> CrmStore:
     crm = CrmStore(load_settings().db_url)
     crm.require_initialised()
@@ -140,9 +145,8 @@ def contacts_list(as_json: bool) -> None:
 @now_option
 def draft(contact_id: str, as_json: bool, now: str | None) -> None:
     """Run the email orchestrator for one contact (drafts only; never sends)."""
-    settings = load_settings()
     _crm()
-    result = draft_for(contact_id, Context.from_settings(settings, **({"now": now} if now else {})))
+    result = draft_for(contact_id, _context(now))
     if as_json:
         _print_json(result)
         return

@@ -19,18 +19,21 @@ from coachgraph.campaigns import (
     tick,
     waiting_item,
 )
-from coachgraph.cli import _crm, _print_json, app, err, json_option, now_option, out, text
+from coachgraph.cli import (
+    _context,
+    _crm,
+    _print_json,
+    app,
+    err,
+    json_option,
+    now_option,
+    out,
+    text,
+)
 from coachgraph.clock import now_from
 from coachgraph.errors import UserError
 from coachgraph.outbox import list_outbox
-from coachgraph.settings import load_settings
 from schemas.approval import HumanResponse
-from schemas.context import Context
-
-
-def _context(now: str | None = None) -> Context:
-    overrides = {"now": now} if now else {}
-    return Context.from_settings(load_settings(), **overrides)
 
 
 def _now(now: str | None) -> datetime:

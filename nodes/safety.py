@@ -27,6 +27,15 @@ def block_reason(crm: CrmStore, contact: ContactRecord) -> tuple[BlockReason, st
     return None
 
 
+def stop_reason(crm: CrmStore, contact_id: str) -> str | None:
+    """Why a campaign thread must stop for this contact now (gone, or blocked), or None."""
+    contact = crm.get_contact(contact_id)
+    if contact is None:
+        return "contact no longer in the CRM"
+    found = block_reason(crm, contact)
+    return found[0] if found else None
+
+
 def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Block suppressed, flagged or retention-held contacts; pass everyone else."""
     crm = CrmStore(context_of(runtime).db_url)

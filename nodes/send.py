@@ -13,7 +13,7 @@ from coachgraph.emails import normalize_email
 from coachgraph.outbox import deliver, idempotency_key
 from coachgraph.sending import OutgoingEmail, message_id_for, transport_for
 from nodes.memory import remember_touch
-from nodes.safety import block_reason
+from nodes.safety import stop_reason
 from schemas.campaign import CampaignState, PendingTouch, TouchRecord
 from schemas.context import Context, context_of
 from schemas.orchestrator import DONE
@@ -24,8 +24,7 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     context = context_of(runtime)
     crm = CrmStore(context.db_url)
     pending = _pending(state)
-    contact = crm.get_contact(state["contact_id"])
-    if reason := _why_not_send(crm, contact, pending["to"]):
+    if reason := _why_not_send(crm, state["contact_id"], pending["to"]):
         return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
     thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
     email = _email(crm, state, pending, thread_id, now_from(context.now))
@@ -62,15 +61,14 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     return {"touches": [*state.get("touches", []), record], "pending": None}
 
 
-def _why_not_send(crm: CrmStore, contact: Any, to: str) -> str | None:
+def _why_not_send(crm: CrmStore, contact_id: str, to: str) -> str | None:
     """Last check before sending: the contact may still be emailed, at this very address."""
-    if contact is None:
-        return "contact no longer in the CRM"
-    if found := block_reason(crm, contact):
-        return found[0]
+    if reason := stop_reason(crm, contact_id):
+        return reason
     if crm.suppression_reason(to):
         return "suppressed"
-    if normalize_email(to) != contact["email"]:
+    contact = crm.get_contact(contact_id)
+    if contact is None or normalize_email(to) != contact["email"]:
         return "address_changed"
     return None
 

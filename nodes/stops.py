@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from coachgraph.clock import now_from
 from coachgraph.crm import CrmStore
-from nodes.safety import block_reason
+from nodes.safety import stop_reason
 from nodes.schedule import due_at, sequence_over
 from schemas.campaign import CampaignState
 from schemas.context import Context, context_of
@@ -19,11 +19,8 @@ from schemas.orchestrator import DONE
 def check_reply(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Stop the thread when the contact may no longer be emailed or the sequence is over."""
     crm = CrmStore(context_of(runtime).db_url)
-    contact = crm.get_contact(state["contact_id"])
-    if contact is None:
-        return {"status": "stopped", "stop_reason": "contact no longer in the CRM"}
-    if found := block_reason(crm, contact):
-        return {"status": "stopped", "stop_reason": found[0]}
+    if reason := stop_reason(crm, state["contact_id"]):
+        return {"status": "stopped", "stop_reason": reason}
     if sequence_over(state):
         return {"status": "completed", "stop_reason": "all planned touches done"}
     return {"status": "active"}

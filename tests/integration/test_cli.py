@@ -43,7 +43,9 @@ def test_malformed_rows_are_named_and_good_rows_kept(
         "a5,eve@acme.example,Eve,1\n"
     )
     run = cli("import", "contacts", str(path))
-    assert "contacts.csv row 3, field email: not an (ASCII) email address: 'not-an-email'" in run.err
+    assert (
+        "contacts.csv row 3, field email: not an (ASCII) email address: 'not-an-email'" in run.err
+    )
     assert "contacts.csv row 4, field bounced:" in run.err
     assert "contacts.csv row 5, field email:" in run.err
     assert "3 row(s) of contacts.csv rejected" in one_line_error(run)
