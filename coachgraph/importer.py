@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -150,10 +150,10 @@ def check_columns(kind: str, file: str, columns: list[str]) -> None:
             )
 
 
-def validate_rows(kind: str, file: str, path: Path) -> tuple[list[tuple[int, Any]], list[RowError]]:
+def validate_records(
+    kind: str, file: str, records: Iterable[tuple[int, Any]]
+) -> tuple[list[tuple[int, Any]], list[RowError]]:
     """Validate every row: (row number, model) for good rows, a RowError per bad one."""
-    columns, records = read_records(path)
-    check_columns(kind, file, columns)
     model = ROW_MODELS[kind]
     good: list[tuple[int, Any]] = []
     bad: list[RowError] = []
@@ -179,17 +179,30 @@ def _clean(message: str) -> str:
 
 def import_file(store: CrmStore, kind: str, path: Path) -> ImportReport:
     """Validate a file and write its good rows in one transaction; report the bad ones."""
-    if kind not in ROW_MODELS:
-        raise UserError(f"unknown import kind {kind!r}: use one of {', '.join(ROW_MODELS)}")
+    _check_kind(kind)
     store.require_initialised()
-    file = path.name
-    good, bad = validate_rows(kind, file, path)
+    columns, records = read_records(path)
+    check_columns(kind, path.name, columns)
+    return import_records(store, kind, path.name, records)
+
+
+def import_records(
+    store: CrmStore, kind: str, file: str, records: Iterable[tuple[int, Any]]
+) -> ImportReport:
+    """Validate numbered records and write the good ones in one transaction, as files are."""
+    _check_kind(kind)
+    good, bad = validate_records(kind, file, records)
     report = ImportReport(kind=kind, file=file, rejected=list(bad))
     report.imported = _WRITERS[kind](store, file, good, report.rejected)
     attempted = len(good) - (len(report.rejected) - len(bad))
     report.already_present = max(0, attempted - report.imported)
     report.rejected.sort(key=lambda e: e.row)
     return report
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ROW_MODELS:
+        raise UserError(f"unknown import kind {kind!r}: use one of {', '.join(ROW_MODELS)}")
 
 
 def _dedupe(

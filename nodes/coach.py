@@ -14,7 +14,7 @@ from nodes.coach_rules import coerce_coach_plan, default_plan_values, why_reject
 from schemas.campaign import CampaignState, PlanRecord
 from schemas.coach import CoachPlanOutput
 from schemas.context import Context, context_of
-from schemas.provenance import provenance
+from schemas.provenance import Provenance, provenance
 
 
 def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -22,32 +22,34 @@ def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     if state.get("plan") is not None or state.get("touches"):
         return {}
     context = context_of(runtime)
+    record, prov = plan_sequence(_brief(state, context), context)
+    return {"plan": record, "provenance": {"coach_plan": prov}}
+
+
+def plan_sequence(brief: dict[str, Any], context: Context) -> tuple[PlanRecord, Provenance]:
+    """One coach call for a whole sequence: its plan within bounds, or the default plan."""
     result = make_llm("standard", context).complete(
         system=COACH_PLAN_SYSTEM,
-        user=COACH_PLAN_USER.format(data=json.dumps(_brief(state, context), ensure_ascii=False)),
+        user=COACH_PLAN_USER.format(data=json.dumps(brief, ensure_ascii=False)),
         schema=CoachPlanOutput,
         purpose="coach_plan",
     )
     raw = result.value.model_dump() if result.value is not None else None
     plan = coerce_coach_plan(raw) if raw is not None else None
     if plan is not None:
-        record = PlanRecord(source="coach", **plan)
-        prov = provenance(
+        return PlanRecord(source="coach", **plan), provenance(
             "llm",
             "coach plan accepted within bounds",
             confidence=0.8,
             evidence=[f"raw={json.dumps(raw)[:300]}"],
         )
-    else:
-        why = result.error or why_rejected(raw) or "no usable plan"
-        record = PlanRecord(source="default", **default_plan_values())
-        prov = provenance(
-            "default",
-            f"fail-open to the default plan: {why}",
-            confidence=1.0,
-            evidence=[f"raw={json.dumps(raw)[:300]}"] if raw is not None else [],
-        )
-    return {"plan": record, "provenance": {"coach_plan": prov}}
+    why = result.error or why_rejected(raw) or "no usable plan"
+    return PlanRecord(source="default", **default_plan_values()), provenance(
+        "default",
+        f"fail-open to the default plan: {why}",
+        confidence=1.0,
+        evidence=[f"raw={json.dumps(raw)[:300]}"] if raw is not None else [],
+    )
 
 
 def _brief(state: CampaignState, context: Context) -> dict[str, Any]:

@@ -1,0 +1,313 @@
+"""Deterministic evaluators: each scores one property a golden example asks for, 0 or 1.
+
+Every evaluator takes `(inputs, outputs, reference_outputs)` and returns
+`{"key", "score", "comment"}`, the shape LangSmith's `evaluate` records as feedback. The
+comment says what failed, so a failing example can be read without rerunning it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+from coachgraph.textsafety import find_markers
+from nodes.review import UNSUBSCRIBE
+
+
+class Score(TypedDict):
+    """One evaluator's verdict on one example."""
+
+    key: str
+    score: float
+    comment: str
+
+
+Evaluator = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Score]
+
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_DURATION = re.compile(r"\s*-?\s*(minutes?|mins?|hours?|hrs?)\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"[A-Z][\w'’&-]*")
+_SENTENCE_START = re.compile(r"(^|[.!?:;\n\u201c\"(]\s*|^\s*)$")
+_WORD = re.compile(r"[\w'’]+")
+ALWAYS_ALLOWED_NAMES = frozenset(
+    "i i'm i'll i've i'd re fwd monday tuesday wednesday thursday friday saturday sunday "
+    "january february march april may june july august september october november december "
+    "ok pm am".split()
+)
+PRESSURE = ("act now", "last chance", "limited time", "final notice", "per my last email", "asap")
+TONE_RULES: dict[str, dict[str, Any]] = {
+    "formal": {"forbid": ("hey", "yo ", "gonna", "wanna", "awesome", "cheers", "!"), "max": None},
+    "casual": {"forbid": ("dear ", "kind regards", "sincerely", "yours faithfully"), "max": None},
+    "direct": {"forbid": ("i hope this email finds you well", "just checking in"), "max": 160},
+    "warm": {"forbid": ("to whom it may concern",), "max": None},
+    "consultative": {"forbid": (), "max": None, "asks": True},
+}
+CTA_WORDS = re.compile(
+    r"\b(call|chat|talk|meet|meeting|minutes?|time|calendar|demo|walk|open to|worth|"
+    r"available|interested|conversation|useful|pilot|audit|work for you)\b",
+    re.IGNORECASE,
+)
+_STOPWORDS = frozenset(
+    "a an the and or for of to in on at by with without from into over your our their "
+    "its is are be this that these those how what new more less".split()
+)
+
+
+def _score(key: str, ok: bool, why: str, passed: str = "ok") -> Score:
+    return Score(key=key, score=1.0 if ok else 0.0, comment=passed if ok else why)
+
+
+def _draft(outputs: dict[str, Any]) -> tuple[str, str] | None:
+    subject, body = outputs.get("subject"), outputs.get("body")
+    if not isinstance(subject, str) or not isinstance(body, str):
+        return None
+    return subject, body
+
+
+def _no_draft(key: str, outputs: dict[str, Any]) -> Score:
+    why = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
+    return _score(key, False, f"no draft (action {outputs.get('action')!r}: {why})")
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _words(text) if len(w) > 3 and w not in _STOPWORDS}
+
+
+def _sources(inputs: dict[str, Any], outputs: dict[str, Any]) -> str:
+    """All text a draft may take a name or number from: the CRM, the plan, the offer."""
+    contact, company = inputs.get("contact") or {}, inputs.get("company") or {}
+    plan = outputs.get("plan") or inputs.get("plan") or {}
+    parts: list[Any] = [
+        *contact.values(),
+        *company.values(),
+        *(f.get("fact") for f in inputs.get("facts", [])),
+        *(m.get(k) for m in inputs.get("history", []) for k in ("subject", "body")),
+        plan.get("angle"),
+        inputs.get("offer"),
+        outputs.get("sender_name"),
+        outputs.get("sender_company"),
+    ]
+    return "\n".join(str(p) for p in parts if p)
+
+
+def check_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """The graph took the expected action (compose or reply) rather than blocking or skipping."""
+    got, want = outputs.get("action"), ref.get("action")
+    return _score("action", got == want, f"action {got!r}, expected {want!r}")
+
+
+def no_template_markers(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
+) -> Score:
+    """No `{{x}}`, `{x}` or `[Bracket Words]` left in the subject or body."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("no_template_markers", outputs)
+    found = find_markers(draft[0]) + find_markers(draft[1])
+    return _score("no_template_markers", not found, f"template markers {found}")
+
+
+def grounded(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """Every number and name in the email comes from the given data; no forbidden claim."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("grounded", outputs)
+    text = f"{draft[0]}\n{draft[1]}"
+    sources = _sources(inputs, outputs)
+    problems = [f"number {n!r} not in the facts" for n in unsupported_numbers(text, sources)]
+    problems += [f"name {n!r} not in the data" for n in unsupported_names(text, sources)]
+    lowered = text.lower()
+    problems += [
+        f"claims {c!r}" for c in ref.get("must_not_claim", []) if c.lower() in lowered
+    ]
+    return _score("grounded", not problems, "; ".join(problems))
+
+
+def unsupported_numbers(text: str, sources: str) -> list[str]:
+    """Numbers in `text` that no source states (durations like "20-minute" are offers)."""
+    known = {_digits(m) for m in _NUMBER.findall(sources)}
+    found = []
+    for match in _NUMBER.finditer(text):
+        if _DURATION.match(text, match.end()):
+            continue
+        if _digits(match.group(0)) not in known:
+            found.append(match.group(0))
+    return found
+
+
+def _digits(number: str) -> str:
+    return number.replace(",", "").rstrip(".")
+
+
+def unsupported_names(text: str, sources: str) -> list[str]:
+    """Capitalised words mid-sentence that appear nowhere in the sources: invented names."""
+    known = set(_words(sources)) | ALWAYS_ALLOWED_NAMES
+    found = []
+    for line in text.splitlines():
+        for match in _CAPITALISED.finditer(line):
+            word = match.group(0).rstrip("'’-&")
+            if _SENTENCE_START.search(line[: match.start()]):
+                continue
+            if not set(_words(word)) <= known:
+                found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def length_band(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """The body's word count is inside the example's band."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("length_band", outputs)
+    band = ref.get("length") or {}
+    low, high = band.get("min_words", 0), band.get("max_words", 10_000)
+    count = len(_words(draft[1]))
+    return _score("length_band", low <= count <= high, f"{count} words, expected {low}–{high}")
+
+
+def personalised(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """Addresses the contact by first name, names the company, and uses one allowed fact."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("personalised", outputs)
+    want = ref.get("personalisation") or {}
+    text = f"{draft[0]}\n{draft[1]}"
+    problems = []
+    first = want.get("first_name")
+    if first and first not in draft[1]:
+        problems.append(f"does not address {first!r}")
+    company = want.get("company")
+    if company and company not in text:
+        problems.append(f"does not name {company!r}")
+    if want.get("uses_fact") and not facts_used_in(text, ref.get("facts_allowed", [])):
+        problems.append("uses none of the allowed facts")
+    return _score("personalised", not problems, "; ".join(problems))
+
+
+def facts_used_in(text: str, facts: list[str]) -> list[str]:
+    """The facts whose content words the text mostly repeats (at least two thirds)."""
+    said = set(_words(text))
+    used = []
+    for fact in facts:
+        words = _content_words(fact)
+        if words and len(words & said) * 3 >= len(words) * 2:
+            used.append(fact)
+    return used
+
+
+def call_to_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """Ends by asking for a next step: a question about a call, a chat, time, a demo…"""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("call_to_action", outputs)
+    if not ref.get("call_to_action", True):
+        return _score("call_to_action", True, "", "not asked for")
+    questions = [q for q in re.findall(r"[^.!?\n]*\?", draft[1]) if CTA_WORDS.search(q)]
+    return _score("call_to_action", bool(questions), "no question asking for a next step")
+
+
+def unsubscribe_line(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
+) -> Score:
+    """The body tells the reader how to stop these emails."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("unsubscribe_line", outputs)
+    ok = bool(UNSUBSCRIBE.search(draft[1])) or not ref.get("unsubscribe_line", True)
+    return _score("unsubscribe_line", ok, "no unsubscribe or opt-out line")
+
+
+def tone_honoured(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """Nothing in the email contradicts the plan's tone, and it never pressures."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("tone_honoured", outputs)
+    tone = (outputs.get("plan") or {}).get("tone", ref.get("tone"))
+    lowered = draft[1].lower()
+    problems = [f"pressure phrase {p!r}" for p in PRESSURE if p in lowered]
+    rules = TONE_RULES.get(tone or "", {})
+    problems += [f"{p.strip()!r} is not {tone}" for p in rules.get("forbid", ()) if p in lowered]
+    limit = rules.get("max")
+    if limit and len(_words(draft[1])) > limit:
+        problems.append(f"longer than {limit} words for a direct tone")
+    if rules.get("asks") and "?" not in draft[1]:
+        problems.append("a consultative email asks a question")
+    return _score("tone_honoured", not problems, "; ".join(problems), f"tone {tone or 'any'}")
+
+
+def angle_honoured(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
+) -> Score:
+    """When the plan has an angle, the email carries at least half of its content words."""
+    draft = _draft(outputs)
+    if draft is None:
+        return _no_draft("angle_honoured", outputs)
+    angle = (outputs.get("plan") or {}).get("angle", ref.get("angle"))
+    if not angle:
+        return _score("angle_honoured", True, "", "no angle in the plan")
+    words = _content_words(angle)
+    said = _content_words(f"{draft[0]}\n{draft[1]}")
+    ok = not words or len(words & said) * 2 >= len(words)
+    return _score("angle_honoured", ok, f"angle {angle!r} not reflected")
+
+
+def exact_match(key: str, fields: tuple[str, ...]) -> Evaluator:
+    """An evaluator that wants `outputs` to equal the reference on `fields`."""
+
+    def evaluate(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+        diffs = [
+            f"{f}: got {outputs.get(f)!r}, expected {ref.get(f)!r}"
+            for f in fields
+            if outputs.get(f) != ref.get(f)
+        ]
+        return _score(key, not diffs, "; ".join(diffs))
+
+    evaluate.__name__ = key
+    evaluate.__doc__ = f"Outputs equal the reference on {', '.join(fields)}."
+    return evaluate
+
+
+def node_path(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+    """The node path is the reference's, adjusted for the role plan the run used."""
+    expected = expected_path(ref["path"], outputs)
+    got = outputs.get("path")
+    return _score("node_path", got == expected, f"path {got}, expected {expected}")
+
+
+def expected_path(baseline: list[str], outputs: dict[str, Any]) -> list[str]:
+    """The flags-off path, plus `plan_roles` when the leader ran, minus roles it left out."""
+    if not outputs.get("leader") or baseline[-1] in ("safety_gate", "decide_action"):
+        return list(baseline)
+    roles = outputs.get("role_plan") or []
+    path = []
+    for node in baseline:
+        if node == "research_facts" and "researcher" not in roles:
+            continue
+        path.append(node)
+        if node == "decide_action":
+            path.append("plan_roles")
+    return path
+
+
+FINAL_RESPONSE: tuple[Evaluator, ...] = (
+    check_action,
+    no_template_markers,
+    grounded,
+    length_band,
+    personalised,
+    call_to_action,
+    unsubscribe_line,
+    tone_honoured,
+    angle_honoured,
+)
+BY_KIND: dict[str, tuple[Evaluator, ...]] = {
+    "final_response": FINAL_RESPONSE,
+    "plan_coercion": (exact_match("plan_exact", ("plan",)),),
+    "role_plan_repair": (exact_match("roles_exact", ("roles", "source")),),
+    "review_verdicts": (exact_match("verdict_exact", ("passed", "notes")),),
+    "paths": (exact_match("outcome_exact", ("action", "blocked_reason")), node_path),
+}

@@ -1,0 +1,134 @@
+"""What each dataset runs: the real graphs and functions, with the run's flags in the context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from coachgraph.drafting import CompiledOrchestrator
+from coachgraph.emails import normalize_email
+from evals.datasets import Kind
+from nodes.coach import plan_sequence
+from nodes.coach_rules import coerce_coach_plan
+from nodes.review import review_email
+from nodes.roles import repair_role_plan
+from schemas.context import Context
+from schemas.orchestrator import OrchestratorInput
+
+Target = Callable[[dict[str, Any]], dict[str, Any]]
+EVAL_CAMPAIGN = "eval"
+"""Campaign id given to campaign touches in evals (memory is per contact, not per campaign)."""
+
+
+@dataclass(frozen=True)
+class Runner:
+    """The compiled orchestrator and the scenario CRM the graph targets run against."""
+
+    app: CompiledOrchestrator
+    context: Context
+    contacts: dict[str, str]
+    """Normalised contact email → the scenario's contact id."""
+
+    def contact_id(self, inputs: dict[str, Any]) -> str:
+        """The scenario contact these inputs describe."""
+        return self.contacts[normalize_email(inputs["contact"]["email"])]
+
+    def final_response(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """A campaign touch: the plan in force (the coach's, with its flag), then the draft."""
+        plan = self.plan_for(inputs)
+        job = OrchestratorInput(
+            contact_id=self.contact_id(inputs),
+            angle=plan["angle"],
+            tone=plan["tone"],
+            offer=inputs.get("offer"),
+            sender_name=self.context.sender_name,
+            sender_company=self.context.sender_company,
+        )
+        if inputs.get("touch"):
+            job["touch"] = inputs["touch"]
+            job["campaign_id"] = EVAL_CAMPAIGN
+        out = self.app.invoke(job, context=self.context)
+        draft = out.get("draft") or {}
+        meta = out.get("graph_meta", {})
+        return {
+            "action": out["action"],
+            "blocked_reason": out.get("blocked_reason"),
+            "skip_reason": out.get("skip_reason"),
+            "subject": draft.get("subject"),
+            "body": draft.get("body"),
+            "plan": plan,
+            "composer": meta.get("composer"),
+            "facts_used": meta.get("facts_used", []),
+            "review_passed": meta.get("review_passed"),
+            "path": out.get("path", []),
+            "sender_name": self.context.sender_name,
+            "sender_company": self.context.sender_company,
+        }
+
+    def plan_for(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The record's plan, or with the coach on, the plan one coach call makes for it."""
+        given = inputs.get("plan") or {}
+        if not self.context.campaign_coach_enabled:
+            return {"angle": given.get("angle"), "tone": given.get("tone"), "source": "given"}
+        record, _ = plan_sequence(coach_brief(inputs), self.context)
+        return {"angle": record["angle"], "tone": record["tone"], "source": record["source"]}
+
+    def paths(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """One orchestrator run for a scenario: its action, block reason and node path."""
+        job = OrchestratorInput(contact_id=self.contact_id(inputs))
+        if inputs.get("touch"):
+            job["touch"] = inputs["touch"]
+            job["campaign_id"] = EVAL_CAMPAIGN
+        out = self.app.invoke(job, context=self.context)
+        return {
+            "action": out["action"],
+            "blocked_reason": out.get("blocked_reason"),
+            "path": out.get("path", []),
+            "role_plan": out.get("graph_meta", {}).get("role_plan", []),
+            "leader": self.context.orchestrator_role_plan,
+        }
+
+
+def coach_brief(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the coach node sends the model, built from a record instead of the CRM."""
+    company = inputs.get("company") or {}
+    facts = sorted(inputs.get("facts", []), key=lambda f: -float(f.get("confidence", 0)))
+    return {
+        "offer": inputs.get("offer"),
+        "contact_title": (inputs.get("contact") or {}).get("title"),
+        "company": company.get("name"),
+        "industry": company.get("industry"),
+        "facts": [f["fact"] for f in facts[:8]],
+    }
+
+
+def plan_coercion(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The plan `coerce_coach_plan` makes of a raw coach answer (None when it rejects it)."""
+    return {"plan": coerce_coach_plan(inputs["raw"])}
+
+
+def role_plan_repair(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The roles `repair_role_plan` keeps, and whether they are the model's, repaired or default."""
+    repaired = repair_role_plan(inputs["raw"])
+    return {"roles": repaired.roles, "source": repaired.source}
+
+
+def review_verdicts(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The reviewer's verdict on a draft."""
+    verdict = review_email(inputs.get("subject"), inputs.get("body"))
+    return {"passed": verdict.passed, "notes": verdict.notes}
+
+
+def target_for(kind: Kind, runner: Runner | None) -> Target:
+    """The function a dataset of `kind` runs; graph kinds need a `Runner`."""
+    pure: dict[str, Target] = {
+        "plan_coercion": plan_coercion,
+        "role_plan_repair": role_plan_repair,
+        "review_verdicts": review_verdicts,
+    }
+    if kind in pure:
+        return pure[kind]
+    if runner is None:
+        raise ValueError(f"{kind} examples run the orchestrator and need a Runner")
+    return runner.final_response if kind == "final_response" else runner.paths
