@@ -200,5 +200,6 @@ def main() -> None:
         sys.exit(1)
 
 
-# The campaign commands register themselves on `app`.
-import coachgraph.cli_campaigns  # noqa: E402, F401
+# The campaign, eval and gate commands register themselves on `app`.
+import coachgraph.cli_campaigns  # noqa: E402
+import coachgraph.cli_evals  # noqa: E402, F401

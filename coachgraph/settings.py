@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     """Tracing and eval upload when set."""
     langsmith_project: str | None = Field(None, validation_alias="LANGSMITH_PROJECT")
     """LangSmith project name."""
+    langsmith_endpoint: str = Field(
+        "https://api.smith.langchain.com", validation_alias="LANGSMITH_ENDPOINT"
+    )
+    """LangSmith API (a self-hosted instance's URL, for example)."""
 
     transport: Literal["file", "smtp"] = Field("file", validation_alias="COACHGRAPH_TRANSPORT")
     """How approved emails leave: a maildir of `.eml` files, or SMTP."""

@@ -116,8 +116,9 @@ def load_dataset(spec: DatasetSpec, directory: Path | None = None) -> Dataset:
             continue
         record = _parse_line(path, number, line)
         if record.id in seen:
-            raise UserError(f"{path.name} line {number}: id {record.id!r} repeats line "
-                            f"{seen[record.id]}")
+            raise UserError(
+                f"{path.name} line {number}: id {record.id!r} repeats line {seen[record.id]}"
+            )
         seen[record.id] = number
         records.append(record)
     digest = hashlib.sha256(raw).hexdigest()[:12]

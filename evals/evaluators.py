@@ -31,9 +31,12 @@ _CAPITALISED = re.compile(r"[A-Z][\w'’&-]*")
 _SENTENCE_START = re.compile(r"(^|[.!?:;\n\u201c\"(]\s*|^\s*)$")
 _WORD = re.compile(r"[\w'’]+")
 ALWAYS_ALLOWED_NAMES = frozenset(
-    "i i'm i'll i've i'd re fwd monday tuesday wednesday thursday friday saturday sunday "
-    "january february march april may june july august september october november december "
-    "ok pm am".split()
+    (
+        *("i", "i'm", "i'll", "i've", "i'd", "re", "fwd", "ok", "am", "pm"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december"),
+    )
 )
 PRESSURE = ("act now", "last chance", "limited time", "final notice", "per my last email", "asap")
 TONE_RULES: dict[str, dict[str, Any]] = {
@@ -49,8 +52,11 @@ CTA_WORDS = re.compile(
     re.IGNORECASE,
 )
 _STOPWORDS = frozenset(
-    "a an the and or for of to in on at by with without from into over your our their "
-    "its is are be this that these those how what new more less".split()
+    (
+        *("a", "an", "the", "and", "or", "for", "of", "to", "in", "on", "at", "by", "with"),
+        *("without", "from", "into", "over", "your", "our", "their", "its", "is", "are", "be"),
+        *("this", "that", "these", "those", "how", "what", "new", "more", "less"),
+    )
 )
 
 
@@ -98,7 +104,9 @@ def _sources(inputs: dict[str, Any], outputs: dict[str, Any]) -> str:
 def check_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
     """The graph took the expected action (compose or reply) rather than blocking or skipping."""
     got, want = outputs.get("action"), ref.get("action")
-    return _score("action", got == want, f"action {got!r}, expected {want!r}")
+    why = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
+    because = f" ({why})" if why else ""
+    return _score("action", got == want, f"action {got!r}{because}, expected {want!r}")
 
 
 def no_template_markers(
@@ -122,9 +130,7 @@ def grounded(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any
     problems = [f"number {n!r} not in the facts" for n in unsupported_numbers(text, sources)]
     problems += [f"name {n!r} not in the data" for n in unsupported_names(text, sources)]
     lowered = text.lower()
-    problems += [
-        f"claims {c!r}" for c in ref.get("must_not_claim", []) if c.lower() in lowered
-    ]
+    problems += [f"claims {c!r}" for c in ref.get("must_not_claim", []) if c.lower() in lowered]
     return _score("grounded", not problems, "; ".join(problems))
 
 
@@ -200,7 +206,7 @@ def facts_used_in(text: str, facts: list[str]) -> list[str]:
 
 
 def call_to_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
-    """Ends by asking for a next step: a question about a call, a chat, time, a demo…"""
+    """Ends by asking for a next step: a question about a call, a chat, time or a demo."""
     draft = _draft(outputs)
     if draft is None:
         return _no_draft("call_to_action", outputs)
@@ -210,9 +216,7 @@ def call_to_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[st
     return _score("call_to_action", bool(questions), "no question asking for a next step")
 
 
-def unsubscribe_line(
-    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
-) -> Score:
+def unsubscribe_line(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
     """The body tells the reader how to stop these emails."""
     draft = _draft(outputs)
     if draft is None:
@@ -239,9 +243,7 @@ def tone_honoured(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str
     return _score("tone_honoured", not problems, "; ".join(problems), f"tone {tone or 'any'}")
 
 
-def angle_honoured(
-    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
-) -> Score:
+def angle_honoured(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
     """When the plan has an angle, the email carries at least half of its content words."""
     draft = _draft(outputs)
     if draft is None:

@@ -7,6 +7,7 @@ import io
 import tempfile
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -175,12 +176,14 @@ def _run_one(
         target_for(spec.kind, runner), spec.name, len(examples), progress, traced=client is not None
     )
     result = PathResult(spec=spec, digest=dataset.digest)
-    # evaluate() prints an experiment banner on stdout, which would corrupt `--json`.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # evaluate() prints an experiment banner on stdout, which would corrupt `--json`, and
+    # warns that offline runs (upload_results=False) are a beta feature of the SDK.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*upload_results.*")
         results = evaluate(
             target,
             data=examples,
-            evaluators=evaluators,  # type: ignore[arg-type]
+            evaluators=evaluators,
             experiment_prefix=f"coachgraph-{spec.kind}",
             description=spec.description,
             metadata=config,

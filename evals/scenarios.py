@@ -69,7 +69,9 @@ def load_scenarios(db_url: str, datasets: Iterable[Dataset]) -> dict[str, str]:
 
 def _seed_memory(db_url: str, datasets: Iterable[Dataset]) -> None:
     """Store what earlier touches said, for records that give a `memory`."""
-    seeded = [(r.id, r.inputs["memory"]) for d in datasets for r in d.records if "memory" in r.inputs]
+    seeded = [
+        (r.id, r.inputs["memory"]) for d in datasets for r in d.records if "memory" in r.inputs
+    ]
     if not seeded:
         return
     with open_store(db_url) as store:
@@ -80,4 +82,3 @@ def _seed_memory(db_url: str, datasets: Iterable[Dataset]) -> None:
                 "touches": len(memory.get("subjects", [])),
             }
             store.put(memory_namespace(record_id), "touches", value)
-

@@ -32,13 +32,14 @@ def sync_dataset(client: Client, dataset: Dataset) -> SyncReport:
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
     for record in dataset.records:
+        example_id = dataset.example_id(record)
         example = {
-            "id": dataset.example_id(record),
+            "id": example_id,
             "inputs": record.inputs,
             "outputs": record.reference_outputs,
             "metadata": record.metadata | {"record_id": record.id},
         }
-        have = existing.get(example["id"])
+        have = existing.get(example_id)
         if have is None:
             created.append(example)
         elif (have.inputs, have.outputs, have.metadata) != (

@@ -8,10 +8,12 @@ hydrate → load_history → safety_gate ─blocked→ END
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from langgraph.graph import START, StateGraph
 
 from graphs.workers import build_email_compose, build_email_reply
-from nodes.compose import delegate_to
+from nodes.compose import Worker, delegate_to
 from nodes.crm_context import hydrate, load_history
 from nodes.decide import (
     decide_action,
@@ -28,12 +30,23 @@ from nodes.roles import plan_roles
 from nodes.safety import route_after_gate, safety_gate
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
+from schemas.worker import WorkerKind
 
 OrchestratorGraph = StateGraph[OrchestratorState, Context, OrchestratorInput, OrchestratorOutput]
 
 
-def build_email_orchestrator(*, with_leader: bool = True) -> OrchestratorGraph:
-    """The AA06 graph; `with_leader=False` is the baseline without the `plan_roles` node."""
+def build_email_orchestrator(
+    *, with_leader: bool = True, composers: Mapping[WorkerKind, Worker] | None = None
+) -> OrchestratorGraph:
+    """The AA06 graph; `with_leader=False` is the baseline without the `plan_roles` node.
+
+    `composers` swaps in other compiled worker subgraphs (a candidate prompt or model that
+    the release gate compares against these); by default `email_compose` and `email_reply`.
+    """
+    workers = {
+        "compose": build_email_compose().compile(),
+        "reply": build_email_reply().compile(),
+    } | dict(composers or {})
     graph: OrchestratorGraph = StateGraph(
         OrchestratorState,
         context_schema=Context,
@@ -48,8 +61,8 @@ def build_email_orchestrator(*, with_leader: bool = True) -> OrchestratorGraph:
     if with_leader:
         graph.add_node("plan_roles", plan_roles)
     graph.add_node("research_facts", research_facts)
-    graph.add_node("email_compose", delegate_to("compose", build_email_compose().compile()))
-    graph.add_node("email_reply", delegate_to("reply", build_email_reply().compile()))
+    graph.add_node("email_compose", delegate_to("compose", workers["compose"]))
+    graph.add_node("email_reply", delegate_to("reply", workers["reply"]))
     graph.add_node("review_draft", review_draft)
 
     graph.add_edge(START, "hydrate")
