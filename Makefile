@@ -32,8 +32,8 @@ diagrams: $(BIN)/.installed  ## regenerate the mermaid snapshots and the README'
 bench: $(BIN)/.installed  ## tick throughput, model-bound efficiency, checkpoint bytes, due index
 	$(BIN)/python -m bench.tick_bench
 
-eval: $(BIN)/.installed
-	@echo "evals arrive with the release gate (evals/)"
+eval: $(BIN)/.installed  ## golden-dataset evals on every prompt path (offline without keys)
+	$(BIN)/coachgraph eval
 
 clean:
 	rm -rf $(VENV) .coachgraph .pytest_cache .mypy_cache .ruff_cache

@@ -186,7 +186,10 @@ def demo(directory: Path, as_json: bool) -> None:
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 1."""
     try:
-        app.main(standalone_mode=False)
+        # Outside standalone mode click returns an `Exit`'s code (gate: 1 HOLD, 2 ROLLBACK).
+        code = app.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

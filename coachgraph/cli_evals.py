@@ -191,7 +191,9 @@ def _print_paths(run: EvalRun) -> None:
     out.print(table)
     for path in run.paths:
         for example in path.failed[:FAILURES_SHOWN]:
-            text.print(f"  {path.spec.name} {example.id}: {'; '.join(example.failures)}")
+            text.print(
+                f"  {path.spec.name} {example.id}: {'; '.join(example.failures)}", soft_wrap=True
+            )
         if len(path.failed) > FAILURES_SHOWN:
             text.print(f"  … and {len(path.failed) - FAILURES_SHOWN} more (see --json)")
     mode = "model" if run.config["model_path"] else "offline composer"
@@ -216,9 +218,9 @@ def _print_gate(result: dict[str, Any], path: Path) -> None:
         )
     out.print(table)
     for row in result["paths"]:
-        text.print(f"  {row['path']}: {row['why']}")
+        text.print(f"  {row['path']}: {row['why']}", soft_wrap=True)
         for failure in row["candidate_failures"][:FAILURES_SHOWN]:
-            text.print(f"    {failure['id']}: {'; '.join(failure['reasons'])}")
+            text.print(f"    {failure['id']}: {'; '.join(failure['reasons'])}", soft_wrap=True)
     text.print(f"{result['decision']} (exit {result['exit_code']}); report: {path}")
 
 

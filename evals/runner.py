@@ -8,6 +8,7 @@ import tempfile
 import threading
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,6 +61,14 @@ class PathResult:
         """Examples that missed on at least one evaluator."""
         return [e for e in self.examples if e.score < 1.0]
 
+    def by_evaluator(self) -> dict[str, float]:
+        """Mean score per evaluator over the examples it scored."""
+        seen: dict[str, list[float]] = {}
+        for example in self.examples:
+            for key, value in example.scores.items():
+                seen.setdefault(key, []).append(value)
+        return {k: round(sum(v) / len(v), 4) for k, v in seen.items()}
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of `coachgraph eval --json`, per path."""
         return {
@@ -68,6 +77,10 @@ class PathResult:
             "examples": len(self.examples),
             "mean": round(self.mean, 4),
             "passes_gate": self.mean >= GATE,
+            "by_evaluator": self.by_evaluator(),
+            "composers": dict(
+                Counter(c for e in self.examples if (c := e.outputs.get("composer")))
+            ),
             "failures": [{"id": e.id, "reasons": e.failures} for e in self.failed],
             "experiment": self.experiment,
         }
