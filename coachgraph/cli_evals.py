@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,44 +19,50 @@ from coachgraph.errors import UserError
 from coachgraph.settings import Settings, load_settings
 from evals.datasets import load_datasets
 from evals.gate import EXIT_CODES, parse_flip, run_gate, setting_overrides
-from evals.runner import GATE, EvalRun
+from evals.runner import GATE, EvalRun, run_evals
 from schemas.context import Context
 
 FAILURES_SHOWN = 8
 """Failures listed per path in the table view; `--json` lists them all."""
 
-dataset_option = click.option(
-    "--datasets-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Read the golden JSONL files from here instead of the packaged ones.",
-)
-concurrency_option = click.option(
-    "--concurrency",
-    type=click.IntRange(0, 64),
-    default=4,
-    show_default=True,
-    help="Examples run at once (0 runs them one by one in this thread).",
-)
-upload_option = click.option(
-    "--upload/--no-upload",
-    default=True,
-    help="With LANGSMITH_API_KEY set, sync datasets and upload experiments (default).",
-)
-judge_option = click.option(
-    "--judge/--no-judge",
-    default=True,
-    help="With a model key set, add the LLM judge to the final-email path (default).",
-)
+
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options `eval` and `gate` share: datasets, concurrency, upload, judge, --json."""
+    for option in reversed(
+        (
+            click.option(
+                "--datasets-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Read the golden JSONL files from here instead of the packaged ones.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(0, 64),
+                default=4,
+                show_default=True,
+                help="Examples run at once (0 runs them one by one in this thread).",
+            ),
+            click.option(
+                "--upload/--no-upload",
+                default=True,
+                help="With LANGSMITH_API_KEY set, sync datasets and upload experiments (default).",
+            ),
+            click.option(
+                "--judge/--no-judge",
+                default=True,
+                help="With a model key set, add the LLM judge to the final-email path (default).",
+            ),
+            json_option,
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @app.command("eval")
 @click.option("--dataset", "names", multiple=True, help="A dataset (repeatable); default: all.")
 @click.option("--flags", help="Settings for this run: NAME[=VALUE],… (a bare NAME means true).")
-@dataset_option
-@concurrency_option
-@upload_option
-@judge_option
-@json_option
+@run_options
 def eval_command(
     names: tuple[str, ...],
     flags: str | None,
@@ -71,8 +77,9 @@ def eval_command(
     settings = load_settings(**overrides)
     datasets = load_datasets(list(names), datasets_dir)
     context = Context.from_settings(settings)
+    options = _run_options(settings, context, concurrency, upload, judge)
     with _progress(as_json) as progress:
-        run = _run(settings, context, datasets, concurrency, upload, judge, progress)
+        run = run_evals(datasets, context, progress=progress, **options)
     if as_json:
         _print_json(run.as_dict())
         return
@@ -87,11 +94,7 @@ def eval_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where the JSON report goes (default .coachgraph/reports/gate-NAME-TIME.json).",
 )
-@dataset_option
-@concurrency_option
-@upload_option
-@judge_option
-@json_option
+@run_options
 def gate_command(
     flag: str,
     report_path: Path | None,
@@ -116,21 +119,6 @@ def gate_command(
     else:
         _print_gate(result, path)
     raise click.exceptions.Exit(EXIT_CODES[result["decision"]])
-
-
-def _run(
-    settings: Settings,
-    context: Context,
-    datasets: Any,
-    concurrency: int,
-    upload: bool,
-    judge: bool,
-    progress: Any,
-) -> EvalRun:
-    from evals.runner import run_evals
-
-    options = _run_options(settings, context, concurrency, upload, judge)
-    return run_evals(datasets, context, progress=progress, **options)
 
 
 def _run_options(

@@ -7,6 +7,7 @@ comment says what failed, so a failing example can be read without rerunning it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypedDict
@@ -64,16 +65,27 @@ def _score(key: str, ok: bool, why: str, passed: str = "ok") -> Score:
     return Score(key=key, score=1.0 if ok else 0.0, comment=passed if ok else why)
 
 
-def _draft(outputs: dict[str, Any]) -> tuple[str, str] | None:
-    subject, body = outputs.get("subject"), outputs.get("body")
-    if not isinstance(subject, str) or not isinstance(body, str):
-        return None
-    return subject, body
+def _why_not(outputs: dict[str, Any]) -> str | None:
+    """Why a run produced no draft: the block or skip reason, or the target's error."""
+    found = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
+    return str(found) if found else None
 
 
-def _no_draft(key: str, outputs: dict[str, Any]) -> Score:
-    why = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
-    return _score(key, False, f"no draft (action {outputs.get('action')!r}: {why})")
+DraftCheck = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], str, str], Score]
+
+
+def on_draft(check: DraftCheck) -> Evaluator:
+    """Run `check` on the run's subject and body; a run without a draft fails it."""
+
+    @functools.wraps(check)
+    def evaluate(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+        subject, body = outputs.get("subject"), outputs.get("body")
+        if not isinstance(subject, str) or not isinstance(body, str):
+            why = f"no draft (action {outputs.get('action')!r}: {_why_not(outputs)})"
+            return _score(check.__name__, False, why)
+        return check(inputs, outputs, ref, subject, body)
+
+    return evaluate
 
 
 def _words(text: str) -> list[str]:
@@ -104,28 +116,26 @@ def _sources(inputs: dict[str, Any], outputs: dict[str, Any]) -> str:
 def check_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
     """The graph took the expected action (compose or reply) rather than blocking or skipping."""
     got, want = outputs.get("action"), ref.get("action")
-    why = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
+    why = _why_not(outputs)
     because = f" ({why})" if why else ""
     return _score("action", got == want, f"action {got!r}{because}, expected {want!r}")
 
 
+@on_draft
 def no_template_markers(
-    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
 ) -> Score:
     """No `{{x}}`, `{x}` or `[Bracket Words]` left in the subject or body."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("no_template_markers", outputs)
-    found = find_markers(draft[0]) + find_markers(draft[1])
+    found = find_markers(subject) + find_markers(body)
     return _score("no_template_markers", not found, f"template markers {found}")
 
 
-def grounded(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def grounded(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """Every number and name in the email comes from the given data; no forbidden claim."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("grounded", outputs)
-    text = f"{draft[0]}\n{draft[1]}"
+    text = f"{subject}\n{body}"
     sources = _sources(inputs, outputs)
     problems = [f"number {n!r} not in the facts" for n in unsupported_numbers(text, sources)]
     problems += [f"name {n!r} not in the data" for n in unsupported_names(text, sources)]
@@ -164,27 +174,27 @@ def unsupported_names(text: str, sources: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def length_band(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def length_band(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """The body's word count is inside the example's band."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("length_band", outputs)
     band = ref.get("length") or {}
     low, high = band.get("min_words", 0), band.get("max_words", 10_000)
-    count = len(_words(draft[1]))
+    count = len(_words(body))
     return _score("length_band", low <= count <= high, f"{count} words, expected {low}–{high}")
 
 
-def personalised(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def personalised(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """Addresses the contact by first name, names the company, and uses one allowed fact."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("personalised", outputs)
     want = ref.get("personalisation") or {}
-    text = f"{draft[0]}\n{draft[1]}"
+    text = f"{subject}\n{body}"
     problems = []
     first = want.get("first_name")
-    if first and first not in draft[1]:
+    if first and first not in body:
         problems.append(f"does not address {first!r}")
     company = want.get("company")
     if company and company not in text:
@@ -205,54 +215,54 @@ def facts_used_in(text: str, facts: list[str]) -> list[str]:
     return used
 
 
-def call_to_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def call_to_action(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """Ends by asking for a next step: a question about a call, a chat, time or a demo."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("call_to_action", outputs)
     if not ref.get("call_to_action", True):
         return _score("call_to_action", True, "", "not asked for")
-    questions = [q for q in re.findall(r"[^.!?\n]*\?", draft[1]) if CTA_WORDS.search(q)]
+    questions = [q for q in re.findall(r"[^.!?\n]*\?", body) if CTA_WORDS.search(q)]
     return _score("call_to_action", bool(questions), "no question asking for a next step")
 
 
-def unsubscribe_line(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def unsubscribe_line(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """The body tells the reader how to stop these emails."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("unsubscribe_line", outputs)
-    ok = bool(UNSUBSCRIBE.search(draft[1])) or not ref.get("unsubscribe_line", True)
+    ok = bool(UNSUBSCRIBE.search(body)) or not ref.get("unsubscribe_line", True)
     return _score("unsubscribe_line", ok, "no unsubscribe or opt-out line")
 
 
-def tone_honoured(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def tone_honoured(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """Nothing in the email contradicts the plan's tone, and it never pressures."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("tone_honoured", outputs)
     tone = (outputs.get("plan") or {}).get("tone", ref.get("tone"))
-    lowered = draft[1].lower()
+    lowered = body.lower()
     problems = [f"pressure phrase {p!r}" for p in PRESSURE if p in lowered]
     rules = TONE_RULES.get(tone or "", {})
     problems += [f"{p.strip()!r} is not {tone}" for p in rules.get("forbid", ()) if p in lowered]
     limit = rules.get("max")
-    if limit and len(_words(draft[1])) > limit:
+    if limit and len(_words(body)) > limit:
         problems.append(f"longer than {limit} words for a direct tone")
-    if rules.get("asks") and "?" not in draft[1]:
+    if rules.get("asks") and "?" not in body:
         problems.append("a consultative email asks a question")
     return _score("tone_honoured", not problems, "; ".join(problems), f"tone {tone or 'any'}")
 
 
-def angle_honoured(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
+@on_draft
+def angle_honoured(
+    inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
+) -> Score:
     """When the plan has an angle, the email carries at least half of its content words."""
-    draft = _draft(outputs)
-    if draft is None:
-        return _no_draft("angle_honoured", outputs)
     angle = (outputs.get("plan") or {}).get("angle", ref.get("angle"))
     if not angle:
         return _score("angle_honoured", True, "", "no angle in the plan")
     words = _content_words(angle)
-    said = _content_words(f"{draft[0]}\n{draft[1]}")
+    said = _content_words(f"{subject}\n{body}")
     ok = not words or len(words & said) * 2 >= len(words)
     return _score("angle_honoured", ok, f"angle {angle!r} not reflected")
 

@@ -169,8 +169,31 @@ def _run_one(
     progress: Progress | None,
 ) -> PathResult:
     spec = dataset.spec
-    dataset_id = _dataset_id(dataset, client)
-    examples = [
+    target = target_for(spec.kind, runner)
+    counted = _counted(target, spec.name, len(dataset.records), progress, traced=bool(client))
+    # evaluate() prints an experiment banner on stdout, which would corrupt `--json`, and
+    # warns that offline runs (upload_results=False) are a beta feature of the SDK.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*upload_results.*")
+        results = evaluate(
+            counted,
+            data=_examples(dataset, _dataset_id(dataset, client)),
+            evaluators=_evaluators(spec, judge, runner),
+            experiment_prefix=f"coachgraph-{spec.kind}",
+            description=spec.description,
+            metadata=config,
+            max_concurrency=concurrency,
+            client=client or _offline_client(),
+            upload_results=client is not None,
+        )
+        rows = list(results)
+    result = PathResult(spec=spec, digest=dataset.digest, examples=_in_file_order(dataset, rows))
+    result.experiment = results.experiment_name if client is not None else None
+    return result
+
+
+def _examples(dataset: Dataset, dataset_id: uuid.UUID) -> list[Example]:
+    return [
         Example(
             id=dataset.example_id(r),
             dataset_id=dataset_id,
@@ -180,38 +203,27 @@ def _run_one(
         )
         for r in dataset.records
     ]
+
+
+def _evaluators(
+    spec: DatasetSpec, judge: bool, runner: Runner | None
+) -> list[Callable[..., dict[str, Any]]]:
     evaluators = [_for_langsmith(e) for e in BY_KIND[spec.kind]]
     if judge and spec.kind == "final_response":
         from evals.judge import make_judge
 
         evaluators.append(make_judge(runner.context if runner else None))
-    target = _counted(
-        target_for(spec.kind, runner), spec.name, len(examples), progress, traced=client is not None
-    )
-    result = PathResult(spec=spec, digest=dataset.digest)
-    # evaluate() prints an experiment banner on stdout, which would corrupt `--json`, and
-    # warns that offline runs (upload_results=False) are a beta feature of the SDK.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*upload_results.*")
-        results = evaluate(
-            target,
-            data=examples,
-            evaluators=evaluators,
-            experiment_prefix=f"coachgraph-{spec.kind}",
-            description=spec.description,
-            metadata=config,
-            max_concurrency=max(0, concurrency),
-            client=client or _offline_client(),
-            upload_results=client is not None,
-        )
-        rows = list(results)
-    result.experiment = results.experiment_name if client is not None else None
-    by_id = {str(dataset.example_id(r)): r.id for r in dataset.records}
+    return evaluators
+
+
+def _in_file_order(dataset: Dataset, rows: list[Any]) -> list[ExampleResult]:
+    """One result per row, in the dataset file's order (concurrent runs finish in any)."""
+    by_example = {dataset.example_id(r): r.id for r in dataset.records}
+    results = {}
     for row in rows:
-        result.examples.append(_example_result(by_id[str(row["example"].id)], row))
-    order = {r.id: i for i, r in enumerate(dataset.records)}
-    result.examples.sort(key=lambda e: order[e.id])
-    return result
+        record_id = by_example[row["example"].id]
+        results[record_id] = _example_result(record_id, row)
+    return [results[r.id] for r in dataset.records if r.id in results]
 
 
 def _example_result(record_id: str, row: Any) -> ExampleResult:

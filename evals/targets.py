@@ -34,21 +34,27 @@ class Runner:
         """The scenario contact these inputs describe."""
         return self.contacts[normalize_email(inputs["contact"]["email"])]
 
+    def invoke(self, inputs: dict[str, Any], plan: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One orchestrator run for the record's contact, as a campaign touch when it has one.
+
+        With a `plan`, the run drafts as a campaign would: that angle and tone, the record's
+        offer and this run's sender.
+        """
+        request = OrchestratorInput(contact_id=self.contact_id(inputs))
+        if plan is not None:
+            request["angle"], request["tone"] = plan["angle"], plan["tone"]
+            request["offer"] = inputs.get("offer")
+            request["sender_name"] = self.context.sender_name
+            request["sender_company"] = self.context.sender_company
+        if inputs.get("touch"):
+            request["touch"] = inputs["touch"]
+            request["campaign_id"] = EVAL_CAMPAIGN
+        return dict(self.app.invoke(request, context=self.context))
+
     def final_response(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """A campaign touch: the plan in force (the coach's, with its flag), then the draft."""
         plan = self.plan_for(inputs)
-        job = OrchestratorInput(
-            contact_id=self.contact_id(inputs),
-            angle=plan["angle"],
-            tone=plan["tone"],
-            offer=inputs.get("offer"),
-            sender_name=self.context.sender_name,
-            sender_company=self.context.sender_company,
-        )
-        if inputs.get("touch"):
-            job["touch"] = inputs["touch"]
-            job["campaign_id"] = EVAL_CAMPAIGN
-        out = self.app.invoke(job, context=self.context)
+        out = self.invoke(inputs, plan)
         draft = out.get("draft") or {}
         meta = out.get("graph_meta", {})
         return {
@@ -76,11 +82,7 @@ class Runner:
 
     def paths(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """One orchestrator run for a scenario: its action, block reason and node path."""
-        job = OrchestratorInput(contact_id=self.contact_id(inputs))
-        if inputs.get("touch"):
-            job["touch"] = inputs["touch"]
-            job["campaign_id"] = EVAL_CAMPAIGN
-        out = self.app.invoke(job, context=self.context)
+        out = self.invoke(inputs)
         return {
             "action": out["action"],
             "blocked_reason": out.get("blocked_reason"),

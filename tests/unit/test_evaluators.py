@@ -135,8 +135,7 @@ FAILING = [
     ),
     (
         ev.tone_honoured,
-        outputs(body=GOOD_BODY.replace("Dear", "Hi"), plan={"tone": "casual"})
-        | {"body": GOOD_BODY},
+        outputs(plan={"tone": "casual"}),
         "'dear' is not casual",
     ),
     (ev.tone_honoured, outputs(body=GOOD_BODY + "\nAct now: last chance!"), "pressure phrase"),
