@@ -11,11 +11,41 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import BaseStore
 from langgraph.store.sqlite import SqliteStore
 
-from coachgraph.db import is_postgres, sqlalchemy_url, sqlite_path
+from coachgraph.db import (
+    DbTimeouts,
+    db_error_text,
+    db_timeouts,
+    describe_unavailable,
+    is_postgres,
+    pg_connect_params,
+    redact_url,
+    sqlalchemy_url,
+    sqlite_path,
+)
+from coachgraph.errors import UserError
 
 
-def _libpq_url(db_url: str) -> str:
-    return sqlalchemy_url(db_url).replace("postgresql+psycopg://", "postgresql://", 1)
+def _libpq_conninfo(db_url: str, timeouts: DbTimeouts) -> str:
+    """The libpq connection string for a Postgres URL, bounded by `timeouts`."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    url = sqlalchemy_url(db_url).replace("postgresql+psycopg://", "postgresql://", 1)
+    given = conninfo_to_dict(url).get("options")
+    return make_conninfo(url, **pg_connect_params(timeouts, str(given) if given else None))
+
+
+@contextmanager
+def _pg_errors_as_user_errors(db_url: str, timeouts: DbTimeouts) -> Iterator[None]:
+    """Turn psycopg's operational errors, opening or inside the block, into one line."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        message = describe_unavailable(db_url, exc, timeouts)
+        raise UserError(
+            message or f"cannot use database {redact_url(db_url)}: {db_error_text(exc)}"
+        ) from None
 
 
 def _sqlite_conn(db_url: str) -> sqlite3.Connection:
@@ -30,12 +60,24 @@ def _sqlite_conn(db_url: str) -> sqlite3.Connection:
 
 
 @contextmanager
-def open_store(db_url: str) -> Iterator[BaseStore]:
-    """The LangGraph Store (per-contact memory) in the same database as the CRM."""
+def open_store(
+    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
+) -> Iterator[BaseStore]:
+    """The LangGraph Store (per-contact memory) in the same database as the CRM.
+
+    Args:
+        db_url: A `COACHGRAPH_DB` value.
+        connect_timeout_s: Postgres connect timeout; None reads the settings.
+        statement_timeout_s: Postgres statement timeout; None reads the settings.
+    """
     if is_postgres(db_url):
         from langgraph.store.postgres import PostgresStore
 
-        with PostgresStore.from_conn_string(_libpq_url(db_url)) as pg_store:
+        timeouts = db_timeouts(connect_timeout_s, statement_timeout_s)
+        with (
+            _pg_errors_as_user_errors(db_url, timeouts),
+            PostgresStore.from_conn_string(_libpq_conninfo(db_url, timeouts)) as pg_store,
+        ):
             pg_store.setup()
             yield pg_store
         return
@@ -49,12 +91,24 @@ def open_store(db_url: str) -> Iterator[BaseStore]:
 
 
 @contextmanager
-def open_checkpointer(db_url: str) -> Iterator[BaseCheckpointSaver[str]]:
-    """The LangGraph checkpointer in the same database as the CRM."""
+def open_checkpointer(
+    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
+) -> Iterator[BaseCheckpointSaver[str]]:
+    """The LangGraph checkpointer in the same database as the CRM.
+
+    Args:
+        db_url: A `COACHGRAPH_DB` value.
+        connect_timeout_s: Postgres connect timeout; None reads the settings.
+        statement_timeout_s: Postgres statement timeout; None reads the settings.
+    """
     if is_postgres(db_url):
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        with PostgresSaver.from_conn_string(_libpq_url(db_url)) as pg_saver:
+        timeouts = db_timeouts(connect_timeout_s, statement_timeout_s)
+        with (
+            _pg_errors_as_user_errors(db_url, timeouts),
+            PostgresSaver.from_conn_string(_libpq_conninfo(db_url, timeouts)) as pg_saver,
+        ):
             pg_saver.setup()
             yield pg_saver
         return

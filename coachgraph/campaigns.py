@@ -28,13 +28,16 @@ from checkpoints.prune import prune_thread
 from checkpoints.threads import campaign_thread_id
 from coachgraph import due_index
 from coachgraph.clock import iso, now_from
-from coachgraph.crm import CrmStore, campaigns, enrollments
+from coachgraph.crm import OPT_OUT_FLAG, CrmStore, campaigns, enrollments
 from coachgraph.emails import is_valid_email, normalize_email
-from coachgraph.errors import NotFoundError, UserError
+from coachgraph.errors import ConfigError, NotFoundError, UserError
+from coachgraph.outbox import outcome_counts, resend, settle, unknown_row
+from coachgraph.sending import OutgoingEmail, make_transport
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from nodes.approval import unsendable
 from nodes.review import review_email
 from nodes.schedule import due_at, effective_plan
+from nodes.send import why_not_send
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
@@ -50,6 +53,7 @@ BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
 # outbox row does that.
 STEP_DURABILITY: Literal["async"] = "async"
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 CompiledCampaign = CompiledStateGraph[CampaignState, Context, CampaignInput, CampaignState]
 
@@ -133,6 +137,8 @@ def create_campaign(
     for label, value in (("--name", name), ("--offer", offer), ("--sender-name", sender_name)):
         if not value.strip():
             raise UserError(f"{label} must not be empty")
+        if _CONTROL.search(value.strip()):
+            raise UserError(f"{label} {value!r} holds a line break or control character")
     cid = campaign_id or f"cmp_{uuid.uuid4().hex[:10]}"
     if not _ID.match(cid):
         raise UserError(f"campaign id {cid!r}: use 1-64 letters, digits, '_', '-' or '.'")
@@ -202,6 +208,7 @@ def tick(
         raise UserError("--concurrency must be at least 1")
     if processes < 1:
         raise UserError("--processes must be at least 1")
+    check_config(context)
     due = due_index.due_threads(CrmStore(context.db_url), now_from(context.now), limit)
     shares = [share for n in range(processes) if (share := due[n::processes])]
     if len(shares) <= 1 or graph is not None:
@@ -210,6 +217,15 @@ def tick(
     with ProcessPoolExecutor(max_workers=len(shares), mp_context=spawn) as pool:
         parts = pool.map(tick_threads, repeat(context), shares, repeat(concurrency))
         return TickReport.merge(list(parts))
+
+
+def check_config(context: Context) -> None:
+    """Fail before any thread is claimed when a setting cannot work, so none is charged.
+
+    Raises:
+        ConfigError: e.g. SMTP_USER without SMTP_PASSWORD, or SMTP without SMTP_HOST.
+    """
+    make_transport(context)
 
 
 def tick_threads(
@@ -255,6 +271,9 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
                 enrolled_at=claim.enrolled_at,
             )
             rt.app.invoke(start, rt.config(thread_id), context=rt.context, durability="exit")
+    except ConfigError:  # the settings are wrong, not the thread: give it back uncharged
+        due_index.record(rt.crm, thread_id, rt.owner)
+        raise
     except Exception as exc:  # a failed run is retried on later ticks, up to the budget
         return _fail(rt, claim, exc)
     return _sync(rt, thread_id, before)
@@ -387,6 +406,7 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
     """Resume a waiting thread with a person's decision, at once (a send happens now)."""
     item = waiting_item(rt, thread_id)
     _check_response(item, response)
+    check_config(rt.context)
     # While the decision runs the thread is active and due: if this process dies mid-run
     # (even mid-send), a tick finishes the run once the lease lapses.
     claim = due_index.claim(
@@ -412,6 +432,9 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
             context=rt.context,
             durability=STEP_DURABILITY,
         )
+    except ConfigError:  # uncharged and still due: the next tick finishes it once fixed
+        due_index.record(rt.crm, thread_id, rt.owner)
+        raise
     except Exception as exc:
         result = _fail(rt, claim, exc)
         raise UserError(
@@ -423,6 +446,13 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
 
 def _check_response(item: dict[str, Any], response: HumanResponse) -> None:
     kind = response["type"]
+    if kind == "accept" and (
+        problems := unsendable(review_email(item["subject"], item["body"]).notes)
+    ):
+        raise UserError(
+            f"draft on {item['thread_id']} cannot be sent as it is ({'; '.join(problems)}): "
+            "edit it, send feedback or reject it; the draft still waits"
+        )
     if kind == "edit":
         args = response["args"]["args"] if isinstance(response["args"], dict) else {}
         if not str(args.get("subject", "")).strip():
@@ -449,7 +479,9 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
     if campaign_id and crm.get_campaign(campaign_id) is None:
         raise NotFoundError(f"unknown campaign id {campaign_id!r}")
     rows = []
+    sends = outcome_counts(crm)
     for e in due_index.list_enrollments(crm, campaign_id):
+        counts = sends.get(e["thread_id"], {"sent": 0, "unknown": 0})
         plan = json.loads(e["plan"]) if e["plan"] else dict(effective_plan({}))  # type: ignore[typeddict-item]
         rows.append(
             {
@@ -457,7 +489,8 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
                 "campaign_id": e["campaign_id"],
                 "contact_id": e["contact_id"],
                 "status": e["status"],
-                "touches_sent": e["touches_sent"],
+                "touches_sent": counts["sent"],
+                "touches_unknown": counts["unknown"],
                 "next_due_at": e["next_due_at"],
                 "plan": {
                     k: plan.get(k)
@@ -471,11 +504,64 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
     return rows
 
 
+def retry_thread(crm: CrmStore, thread_id: str, now: datetime) -> None:
+    """Revive a `failed` thread: active, due now, a fresh budget, its draft as it was.
+
+    Raises:
+        NotFoundError: no such thread.
+        UserError: the thread has not failed.
+    """
+    if due_index.revive(crm, thread_id, now):
+        return
+    enrollment = due_index.get_enrollment(crm, thread_id)
+    if enrollment is None:
+        raise NotFoundError(f"unknown thread {thread_id!r} (see `coachgraph status`)")
+    raise UserError(f"thread {thread_id} is {enrollment['status']}, not failed: nothing to retry")
+
+
+def reconcile(context: Context, key: str, *, delivered: bool) -> dict[str, Any]:
+    """A person settles an `unknown` send: delivered, or not (then it is sent once more)."""
+    crm = CrmStore(context.db_url)
+    row = unknown_row(crm, key)
+    now = now_from(context.now)
+    if delivered:
+        settle(crm, key, "sent", iso(now), "a person confirmed it was delivered")
+        return {"idempotency_key": key, "status": "sent", "resent": False}
+    check_config(context)
+    enrollment = due_index.get_enrollment(crm, row["thread_id"])
+    contact_id = enrollment["contact_id"] if enrollment else ""
+    if reason := why_not_send(crm, contact_id, row["to_email"]):
+        note = f"not delivered; not sent again, the contact is now {reason}"
+        settle(crm, key, "failed", iso(now), note)
+        return {"idempotency_key": key, "status": "failed", "resent": False, "reason": note}
+    email = _resend_email(crm, row, enrollment, now)
+    outcome = resend(crm, make_transport(context), email)
+    return {"idempotency_key": key, "status": outcome, "resent": True, "sent_at": iso(now)}
+
+
+def _resend_email(
+    crm: CrmStore, row: dict[str, Any], enrollment: dict[str, Any] | None, now: datetime
+) -> OutgoingEmail:
+    campaign = crm.get_campaign(enrollment["campaign_id"]) if enrollment else None
+    if campaign is None:
+        raise UserError(f"outbox row {row['idempotency_key']}: its campaign no longer exists")
+    return OutgoingEmail(
+        idempotency_key=row["idempotency_key"],
+        to=row["to_email"],
+        sender_name=campaign["sender_name"],
+        sender_email=campaign["sender_email"],
+        subject=row["subject"],
+        body=row["body"],
+        sent_at=now,
+    )
+
+
 def record_inbound(
     crm: CrmStore, contact_id: str, *, kind: str, body: str | None, now: datetime
 ) -> None:
     """Record a reply, bounce or unsubscribe; the contact's threads stop at their next run."""
-    if crm.get_contact(contact_id) is None:
+    contact = crm.get_contact(contact_id)
+    if contact is None:
         raise NotFoundError(f"unknown contact id {contact_id!r}")
     flag = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}[kind]
     crm.add_messages(
@@ -490,6 +576,8 @@ def record_inbound(
         ]
     )
     crm.set_contact_flags(contact_id, **{flag: True})
+    if flag in OPT_OUT_FLAG:  # permanent: no import can lift it (SPEC §5)
+        crm.suppress(contact["email"], flag, source="reply command", at=iso(now))
     # Threads waiting on a person keep their draft; send_touch re-checks and stops them.
     with crm.connect(write=True) as conn:
         conn.execute(

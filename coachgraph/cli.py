@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from coachgraph.clock import iso, parse_instant
 from coachgraph.crm import CrmStore
 from coachgraph.drafting import draft_for
 from coachgraph.errors import UserError
 from coachgraph.importer import import_file
 from coachgraph.settings import load_settings
+from coachgraph.suppression import blocking_flags, contacts_with_blocks
 from schemas.context import Context
 
 out = Console()
@@ -27,7 +29,19 @@ text = Console(markup=False, highlight=False)
 err = Console(stderr=True, markup=False, highlight=False)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-now_option = click.option("--now", help="ISO instant to take as now (overrides COACHGRAPH_NOW).")
+
+
+def _instant(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Check `--now` where it is given, whether or not the command ends up using it."""
+    try:
+        return iso(parse_instant(value)) if value is not None else None
+    except UserError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+now_option = click.option(
+    "--now", callback=_instant, help="ISO instant to take as now (overrides COACHGRAPH_NOW)."
+)
 
 
 def _print_json(data: Any) -> None:
@@ -89,7 +103,15 @@ def _import_command(kind: str, columns: str) -> Callable[..., None]:
     @json_option
     @click.argument("file", type=click.Path(path_type=Path))
     def command(file: Path, as_json: bool) -> None:
-        report = import_file(_crm(), kind, file)
+        crm = _crm()
+        # Progress (rows read so far) only on a terminal: never in a pipe, a log or a test.
+        if err.is_terminal:
+            with err.status(f"importing {file.name}…") as status:
+                report = import_file(
+                    crm, kind, file, lambda n: status.update(f"importing {file.name}… {n:,} rows")
+                )
+        else:
+            report = import_file(crm, kind, file)
         if as_json:
             _print_json(report.as_dict())
         else:
@@ -123,8 +145,8 @@ def contacts() -> None:
 @contacts.command("list")
 @json_option
 def contacts_list(as_json: bool) -> None:
-    """Contacts with ids and flags."""
-    rows = _crm().list_contacts()
+    """Contacts with ids and flags (a suppressed address shows as `suppressed`)."""
+    rows = contacts_with_blocks(_crm())
     if as_json:
         _print_json(rows)
         return
@@ -132,7 +154,7 @@ def contacts_list(as_json: bool) -> None:
     for column in ("id", "email", "name", "company", "flags"):
         table.add_column(column)
     for c in rows:
-        flags = [f for f in ("do_not_contact", "bounced", "unsubscribed", "replied") if c[f]]
+        flags = blocking_flags(c)
         name = " ".join(p for p in (c["first_name"], c["last_name"]) if p)
         cells = (c["id"], c["email"], name, c["company_domain"] or "", ", ".join(flags))
         table.add_row(*(escape(cell) for cell in cells))

@@ -14,7 +14,9 @@ from coachgraph.campaigns import (
     decide,
     enroll,
     pending_approvals,
+    reconcile,
     record_inbound,
+    retry_thread,
     status_rows,
     tick,
     waiting_item,
@@ -30,9 +32,10 @@ from coachgraph.cli import (
     out,
     text,
 )
-from coachgraph.clock import now_from
+from coachgraph.clock import iso, now_from
 from coachgraph.errors import UserError
 from coachgraph.outbox import list_outbox
+from coachgraph.suppression import lift
 from schemas.approval import HumanResponse
 
 
@@ -256,7 +259,7 @@ def status_command(campaign_id: str | None, as_json: bool) -> None:
         cells = (
             r["thread_id"],
             r["status"],
-            str(r["touches_sent"]),
+            f"{r['touches_sent']}" + (f" +{n} unknown" if (n := r["touches_unknown"]) else ""),
             r["next_due_at"] or "-",
             summary,
             r["stop_reason"] or "",
@@ -265,10 +268,13 @@ def status_command(campaign_id: str | None, as_json: bool) -> None:
     out.print(table)
 
 
-@app.command("outbox")
+@app.group("outbox", invoke_without_command=True)
 @json_option
-def outbox_command(as_json: bool) -> None:
+@click.pass_context
+def outbox_command(ctx: click.Context, as_json: bool) -> None:
     """Sent messages, and ambiguous ones (status unknown) for a person to reconcile."""
+    if ctx.invoked_subcommand is not None:
+        return
     rows = list_outbox(_crm())
     if as_json:
         _print_json(rows)
@@ -280,3 +286,64 @@ def outbox_command(as_json: bool) -> None:
         cells = (r["status"], r["sent_at"] or "-", r["to"], r["subject"], r["message_id"])
         table.add_row(*(escape(str(c)) for c in cells))
     out.print(table)
+
+
+@app.group("suppression")
+def suppression_group() -> None:
+    """The suppression list: opt-outs, bounces and complaints are permanent."""
+
+
+@suppression_group.command("lift")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why the block may go (audited).")
+@now_option
+@json_option
+def suppression_lift(email: str, reason: str, now: str | None, as_json: bool) -> None:
+    """Lift an opt-out, bounce or do-not-contact block on EMAIL: the only way to lift one."""
+    result = lift(_crm(), email, reason, iso(_now(now)))
+    if as_json:
+        _print_json(result)
+        return
+    cleared = ", ".join(result["contacts_cleared"]) or "none"
+    text.print(
+        f"lifted {result['email']} (was: {result['lifted'] or 'not listed'}); "
+        f"contact flags cleared: {cleared}"
+    )
+    if still := result.get("still_blocked_by"):
+        err.print(f"warning: {result['email']} is still blocked by {still}")
+
+
+@outbox_command.command("reconcile")
+@click.argument("key")
+@click.option("--delivered", "delivered", flag_value=True, default=None, help="It arrived.")
+@click.option(
+    "--not-delivered", "delivered", flag_value=False, help="It did not: send it once more."
+)
+@now_option
+@json_option
+def outbox_reconcile(key: str, delivered: bool | None, now: str | None, as_json: bool) -> None:
+    """Settle an `unknown` send: --delivered, or --not-delivered to send it once more."""
+    if delivered is None:
+        raise UserError("say what happened: --delivered or --not-delivered")
+    _crm()
+    result = reconcile(_context(now), key, delivered=delivered)
+    if as_json:
+        _print_json(result)
+    elif result.get("reason"):
+        text.print(f"{key}: {result['reason']}")
+    else:
+        resent = "sent again, " if result["resent"] else ""
+        text.print(f"{key}: {resent}now {result['status']}")
+
+
+@app.command("retry")
+@click.argument("thread_id")
+@now_option
+@json_option
+def retry_command(thread_id: str, now: str | None, as_json: bool) -> None:
+    """Revive a failed thread with a fresh retry budget; its pending draft is kept."""
+    retry_thread(_crm(), thread_id, _now(now))
+    if as_json:
+        _print_json({"thread_id": thread_id, "status": "active"})
+    else:
+        text.print(f"{thread_id}: active again; the next tick resumes it")

@@ -22,20 +22,21 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from coachgraph.db import engine_for, redact_url, sqlite_path
-from coachgraph.emails import email_sha256
+from coachgraph.emails import email_sha256, suppression_hashes
 from coachgraph.errors import UserError
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_FACTS = 8
 CHUNK_ROWS = 500
-"""Rows per INSERT: far below SQLite's and Postgres's bound-parameter limits."""
+"""Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
 metadata = MetaData()
 
@@ -82,7 +83,10 @@ suppression = Table(
     metadata,
     Column("email_sha256", String(64), primary_key=True),
     Column("reason", Text),
+    Column("at", String(40)),
+    Column("source", String(64)),
 )
+"""Blocked addresses by hash. Imports only add rows; `suppression lift` alone removes one."""
 
 retention_watch = Table(
     "retention_watch",
@@ -168,6 +172,10 @@ audit_log = Table(
 )
 
 _CONTACT_COLS = [c.name for c in contacts.columns]
+CONTACT_FLAGS = ("do_not_contact", "bounced", "unsubscribed", "replied")
+"""Contact flags that block outreach: an import may set one, never clear it."""
+OPT_OUT_FLAG = {"unsubscribed": "unsubscribed", "bounced": "bounced", "complaint": "unsubscribed"}
+"""Suppression reasons an opt-out event writes, and the contact flag each one acts as."""
 
 
 def history_id(row: Mapping[str, Any]) -> str:
@@ -192,13 +200,19 @@ class CrmStore:
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[Connection]:
         """A connection (a transaction when writing), with database errors made readable."""
+        from sqlalchemy.exc import TimeoutError as PoolTimeoutError  # an exhausted pool
+
         try:
             with self.engine.begin() if write else self.engine.connect() as conn:
                 yield conn
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeoutError) as exc:
             raise UserError(self._describe(exc)) from None
 
     def _describe(self, exc: SQLAlchemyError) -> str:
+        from coachgraph.db import describe_unavailable
+
+        if (unavailable := describe_unavailable(self.db_url, exc)) is not None:
+            return unavailable
         text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         where = redact_url(self.db_url)
         if "locked" in text:
@@ -224,6 +238,9 @@ class CrmStore:
                     f"database schema version {current} is newer than this coachgraph "
                     f"({SCHEMA_VERSION}): upgrade coachgraph"
                 )
+            elif current < SCHEMA_VERSION:
+                _add_missing_columns(conn)
+                conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
         return SCHEMA_VERSION
 
     def require_initialised(self) -> None:
@@ -231,14 +248,22 @@ class CrmStore:
         path = sqlite_path(self.db_url)
         if path is not None and not path.is_file():
             raise UserError(f"no database at {path}: run `coachgraph init` (COACHGRAPH_DB)")
-        try:
-            missing = [t for t in metadata.tables if not inspect(self.engine).has_table(t)]
-        except DBAPIError as exc:
-            raise UserError(self._describe(exc)) from None
+        with self.connect() as conn:
+            missing = [t for t in metadata.tables if not inspect(conn).has_table(t)]
         if missing:
             raise UserError(
                 f"database {redact_url(self.db_url)} is not initialised "
                 f"(missing tables: {', '.join(sorted(missing))}): run `coachgraph init`"
+            )
+        self._require_current_schema()
+
+    def _require_current_schema(self) -> None:
+        with self.connect() as conn:
+            version = conn.execute(select(schema_version.c.version)).scalar()
+        if version is not None and version < SCHEMA_VERSION:
+            raise UserError(
+                f"database {redact_url(self.db_url)} has schema version {version}, this "
+                f"coachgraph needs {SCHEMA_VERSION}: run `coachgraph init` to migrate it"
             )
 
     # -- reads -------------------------------------------------------------
@@ -294,13 +319,29 @@ class CrmStore:
         return rows[::-1]
 
     def suppression_reason(self, email: str) -> str | None:
-        """Why an address is suppressed (by the hash of its normalised form), or None."""
+        """Why an address is suppressed, or None.
+
+        The address matches by the hash of its normalised form and of that form without a
+        `+tag`, so `dan+promo@…` is blocked when `dan@…` is.
+        """
         query = select(suppression.c.reason).where(
-            suppression.c.email_sha256 == email_sha256(email)
+            suppression.c.email_sha256.in_(suppression_hashes(email))
         )
         with self.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(query.order_by(suppression.c.email_sha256)).first()
         return (row.reason or "suppressed") if row else None
+
+    def suppressed_hashes(self, hashes: Iterable[str]) -> dict[str, str]:
+        """Of the given hashes, the suppressed ones with their reasons."""
+        wanted = list(set(hashes))
+        found: dict[str, str] = {}
+        with self.connect() as conn:
+            for start in range(0, len(wanted), CHUNK_ROWS):
+                query = select(suppression.c.email_sha256, suppression.c.reason).where(
+                    suppression.c.email_sha256.in_(wanted[start : start + CHUNK_ROWS])
+                )
+                found |= {r.email_sha256: r.reason or "suppressed" for r in conn.execute(query)}
+        return found
 
     def retention_reason(self, domain: str | None) -> str | None:
         """Why a company is on the retention watch list, or None."""
@@ -312,36 +353,51 @@ class CrmStore:
         return (row.reason or "on the retention watch list") if row else None
 
     def contact_ids_by_email(self, emails: Iterable[str]) -> dict[str, str]:
-        """Map each known email to its contact id."""
+        """Map each known email to its contact id (queried in chunks, for any number)."""
         wanted = list(set(emails))
-        if not wanted:
-            return {}
-        query = select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(wanted))
+        found: dict[str, str] = {}
         with self.connect() as conn:
-            return {r.email: r.id for r in conn.execute(query)}
+            for start in range(0, len(wanted), CHUNK_ROWS):
+                chunk = wanted[start : start + CHUNK_ROWS]
+                query = select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(chunk))
+                found |= {r.email: r.id for r in conn.execute(query)}
+        return found
 
     # -- writes ------------------------------------------------------------
 
     def upsert(
-        self, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str], update: bool = True
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: list[str],
+        update: bool = True,
+        sticky: Sequence[str] = (),
     ) -> int:
         """Insert rows, updating (or with `update=False` keeping) rows that already exist.
 
-        All rows go in one transaction, in chunks. Returns how many rows were written
-        (with `update=False`, rows already present are not counted).
+        Only the columns the rows name are written. A `sticky` boolean column can be set by
+        an update but never cleared (a block an import adds stays). All rows go in one
+        transaction and must name the same columns. Returns how many rows were
+        written (with `update=False`, rows already present are not counted).
         """
-        written = 0
+        if not rows:
+            return 0
         with self.connect(write=True) as conn:
             dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-            for start in range(0, len(rows), CHUNK_ROWS):
-                stmt = dialect.insert(table).values(list(rows[start : start + CHUNK_ROWS]))
-                updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys and update}
-                if updates:
-                    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
-                else:
-                    stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-                # RETURNING counts real writes on both backends (rowcount is -1 on some).
-                written += len(conn.execute(stmt.returning(table.c[keys[0]])).all())
+            stmt = dialect.insert(table)
+            updates = {
+                c: or_(table.c[c], stmt.excluded[c]) if c in sticky else stmt.excluded[c]
+                for c in rows[0]
+                if c not in keys and update
+            }
+            if updates:
+                stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            # Many rows in one execute: SQLAlchemy batches them into multi-row INSERTs
+            # ("insertmanyvalues"), far below either backend's bound-parameter limit, and
+            # RETURNING counts real writes on both (rowcount is -1 on some).
+            written = len(conn.execute(stmt.returning(table.c[keys[0]]), list(rows)).all())
         return written
 
     def add_messages(self, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -360,10 +416,33 @@ class CrmStore:
             row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
         return dict(row._mapping) if row else None
 
+    def suppress(self, email: str, reason: str, *, source: str, at: str) -> bool:
+        """Add an address to the suppression list; one already there keeps its first entry.
+
+        Returns True when the address was newly suppressed.
+        """
+        row = {"email_sha256": email_sha256(email), "reason": reason, "source": source, "at": at}
+        return self.upsert(suppression, [row], ["email_sha256"], update=False) == 1
+
     def set_contact_flags(self, contact_id: str, **flags: bool) -> None:
         """Set do_not_contact / bounced / unsubscribed / replied on one contact."""
-        unknown = set(flags) - {"do_not_contact", "bounced", "unsubscribed", "replied"}
+        unknown = set(flags) - set(CONTACT_FLAGS)
         if unknown:
             raise ValueError(f"not contact flags: {sorted(unknown)}")
         with self.connect(write=True) as conn:
             conn.execute(contacts.update().where(contacts.c.id == contact_id).values(**flags))
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Migrate an older database: add every column this schema has and its tables lack."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    ops = Operations(MigrationContext.configure(conn))
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                # Added columns are nullable: rows written before them have no value.
+                ops.add_column(table.name, Column(column.name, column.type, nullable=True))

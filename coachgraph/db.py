@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from coachgraph.errors import UserError
+from coachgraph.settings import load_settings
 
 
 def sqlalchemy_url(db_url: str) -> str:
@@ -54,6 +58,48 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long Postgres may take to accept a connection and to run one statement."""
+
+    connect_s: float
+    """Seconds to wait for a connection (`COACHGRAPH_DB_CONNECT_TIMEOUT_S`)."""
+    statement_s: float
+    """Seconds a statement may run before the server cancels it."""
+
+    @property
+    def connect_whole_s(self) -> int:
+        """The connect timeout psycopg really applies."""
+        # psycopg, like libpq, reads whole seconds and raises anything under 2 to 2.
+        return max(2, math.ceil(self.connect_s))
+
+    @property
+    def pool_s(self) -> float:
+        """Seconds to wait for a pooled connection to come free."""
+        # A holder frees its connection once its statement ends or is cancelled; a new
+        # overflow connection takes at most the connect timeout.
+        return self.connect_whole_s + self.statement_s
+
+
+def db_timeouts(connect_s: float | None = None, statement_s: float | None = None) -> DbTimeouts:
+    """The given timeouts; any not given comes from the validated settings."""
+    if connect_s is None or statement_s is None:
+        settings = load_settings()
+        connect_s = settings.db_connect_timeout_s if connect_s is None else connect_s
+        statement_s = settings.db_statement_timeout_s if statement_s is None else statement_s
+    return DbTimeouts(connect_s, statement_s)
+
+
+def pg_connect_params(timeouts: DbTimeouts, options: str | None = None) -> dict[str, Any]:
+    """Connection parameters bounding the connect and every statement, keeping given `options`."""
+    bound = f"-c statement_timeout={max(1, round(timeouts.statement_s * 1000))}"
+    # Options written into the URL are the more specific choice, so they come last and win.
+    return {
+        "connect_timeout": timeouts.connect_whole_s,
+        "options": f"{bound} {options or ''}".strip(),
+    }
+
+
 def dispose_engines() -> None:
     """Close every pooled connection, e.g. before a SQLite file is deleted and recreated."""
     for engine in _engines.values():
@@ -61,22 +107,88 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, DbTimeouts | None], Engine] = {}
 
 
-def engine_for(db_url: str) -> Engine:
-    """One pooled engine per URL, kept for the life of the process."""
-    if db_url not in _engines:
-        _engines[db_url] = _new_engine(db_url)
-    return _engines[db_url]
+def engine_for(
+    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
+) -> Engine:
+    """One pooled engine per URL and timeouts, kept for the life of the process.
+
+    Args:
+        db_url: A `COACHGRAPH_DB` value.
+        connect_timeout_s: Postgres connect timeout; None reads the settings.
+        statement_timeout_s: Postgres statement timeout; None reads the settings.
+    """
+    timeouts = db_timeouts(connect_timeout_s, statement_timeout_s) if is_postgres(db_url) else None
+    key = (db_url, timeouts)
+    if key not in _engines:
+        _engines[key] = _new_engine(db_url, timeouts)
+    return _engines[key]
 
 
-def _new_engine(db_url: str) -> Engine:
-    """A pooled engine; SQLite files get WAL and a busy timeout."""
+def _new_engine(db_url: str, timeouts: DbTimeouts | None) -> Engine:
+    """A pooled engine: SQLite with WAL and a busy timeout, Postgres with `timeouts`."""
     url = sqlalchemy_url(db_url)
-    path = sqlite_path(db_url)
-    if path is not None:
+    if timeouts is None:
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    given = make_url(url).query.get("options")
+    params = pg_connect_params(timeouts, given if isinstance(given, str) else None)
+    return create_engine(url, pool_pre_ping=True, pool_timeout=timeouts.pool_s, connect_args=params)
+
+
+def describe_unavailable(
+    db_url: str, exc: BaseException, timeouts: DbTimeouts | None = None
+) -> str | None:
+    """One line for a Postgres that did not answer, refused, or cancelled a statement.
+
+    Args:
+        db_url: The database the error came from; named with its password masked.
+        exc: A SQLAlchemy error (its driver error is looked at) or a psycopg error.
+        timeouts: The timeouts in force; None reads the settings.
+
+    Returns:
+        The message, or None when the error is none of these.
+    """
+    if not is_postgres(db_url):
+        return None
+    where = redact_url(db_url)
+    t = timeouts or db_timeouts()
+    if isinstance(exc, PoolTimeoutError):
+        return (
+            f"database {where}: no pooled connection came free within {t.pool_s:g} s; "
+            "lower tick --concurrency"
+        )
+    return _describe_pg(where, getattr(exc, "orig", None) or exc, t)
+
+
+def _describe_pg(where: str, exc: BaseException, t: DbTimeouts) -> str | None:
+    """The message for a psycopg error that needs one beyond its own text, or None."""
+    from psycopg.errors import ConnectionTimeout, QueryCanceled  # loaded once Postgres is used
+
+    reason = db_error_text(exc).rsplit("FATAL:", 1)[-1].strip()
+    if isinstance(exc, ConnectionTimeout):
+        return (
+            f"database {where} did not answer within {t.connect_whole_s} s "
+            "(COACHGRAPH_DB_CONNECT_TIMEOUT_S); is it up?"
+        )
+    if any(s in reason for s in ("too many clients", "too many connections", "slots are reserved")):
+        limit = "the role's CONNECTION LIMIT" if "for role" in reason else "max_connections"
+        return (
+            f"database {where} refused the connection: {reason}; "
+            f"lower tick --concurrency or raise {limit}"
+        )
+    if isinstance(exc, QueryCanceled) and "statement timeout" in reason:
+        return (
+            f"database {where} cancelled a statement after {t.statement_s:g} s "
+            "(COACHGRAPH_DB_STATEMENT_TIMEOUT_S); raise it or look for a long-held lock"
+        )
+    return None
+
+
+def db_error_text(exc: BaseException) -> str:
+    """The first line of a database error, from the driver when SQLAlchemy wraps one."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -95,6 +95,24 @@ def record(crm: CrmStore, thread_id: str, owner: str, **values: Any) -> None:
         conn.execute(stmt)
 
 
+def revive(crm: CrmStore, thread_id: str, now: datetime) -> bool:
+    """Make a `failed` thread active and due now, with a fresh retry budget."""
+    stmt = (
+        enrollments.update()
+        .where(enrollments.c.thread_id == thread_id, enrollments.c.status == "failed")
+        .values(
+            status="active",
+            attempts=0,
+            last_error=None,
+            stop_reason=None,
+            next_due_at=iso(now),
+            updated_at=iso(datetime.now(UTC)),
+        )
+    )
+    with crm.connect(write=True) as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
 def get_enrollment(crm: CrmStore, thread_id: str) -> dict[str, Any] | None:
     """One enrollment row."""
     with crm.connect() as conn:

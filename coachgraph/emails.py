@@ -28,6 +28,17 @@ def email_sha256(raw: str) -> str:
     return hashlib.sha256(normalize_email(raw).encode("utf-8")).hexdigest()
 
 
+def without_tag(raw: str) -> str:
+    """The normalised address with any `+tag` removed from its local part."""
+    local, at, domain = normalize_email(raw).rpartition("@")
+    return f"{local.split('+', 1)[0] or local}{at}{domain}" if at else normalize_email(raw)
+
+
+def suppression_hashes(raw: str) -> list[str]:
+    """The hashes an address is looked up by: its normalised form, and that without `+tag`."""
+    return list(dict.fromkeys([email_sha256(raw), email_sha256(without_tag(raw))]))
+
+
 def contact_id_for(email: str) -> str:
     """A stable contact id derived from the address, for rows imported without an id."""
     return "c_" + email_sha256(email)[:12]

@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class NotFoundError(UserError):
     """A contact, company, campaign or thread id that does not exist."""
+
+
+class ConfigError(UserError):
+    """A setting that cannot work (e.g. half an SMTP login): no thread is charged for it."""

@@ -2,8 +2,10 @@
 
 A row moves `sending` → `sent` around the transport call. A row found still
 `sending` (or `unknown`) means an earlier process died between handing the
-message over and recording the outcome: it is marked `unknown` for a person to
-reconcile and never sent again. A `failed` row (definitely refused) may be retried.
+message over and recording the outcome: it is marked `unknown` and never sent
+again by a thread. A person settles it (`reconcile`): delivered makes it `sent`;
+not delivered sends it once more under the same key. A `failed` row (definitely
+refused) may be retried.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
+from coachgraph.audit import write_audit
 from coachgraph.clock import iso, parse_instant
 from coachgraph.crm import CrmStore, outbox, utcnow_iso
+from coachgraph.errors import NotFoundError, UserError
 from coachgraph.sending import (
     OutgoingEmail,
     SendAmbiguous,
@@ -101,6 +105,89 @@ def _set_status(crm: CrmStore, key: str, status: str, *, error: str | None = Non
             .where(outbox.c.idempotency_key == key)
             .values(status=status, error=error)
         )
+
+
+def unknown_row(crm: CrmStore, key: str) -> dict[str, Any]:
+    """The row a person may reconcile, or an error naming why this one cannot be.
+
+    Raises:
+        NotFoundError: no outbox row has this key.
+        UserError: the row is not `unknown`.
+    """
+    row = outbox_row(crm, key)
+    if row is None:
+        raise NotFoundError(f"unknown outbox key {key!r} (see `coachgraph outbox`)")
+    if row["status"] != "unknown":
+        raise UserError(f"outbox row {key} is {row['status']}, not unknown: nothing to reconcile")
+    return row
+
+
+def settle(crm: CrmStore, key: str, status: str, at: str, note: str) -> None:
+    """Move an `unknown` row to `status` on a person's word, audited in one transaction.
+
+    Raises:
+        UserError: another process settled the row first.
+    """
+    with crm.connect(write=True) as conn:
+        _move(conn, key, "unknown", status, error=None if status == "sent" else note)
+        write_audit(
+            conn,
+            at=at,
+            type="decision",
+            sender="person",
+            receiver="sender",
+            content=f"outbox {key} reconciled: {note}",
+            metadata={"idempotency_key": key, "status": status},
+        )
+
+
+def resend(crm: CrmStore, transport: Transport, email: OutgoingEmail) -> Outcome:
+    """Send an `unknown` row once more after a person said it was not delivered.
+
+    The row is taken `unknown` → `sending` atomically, so two reconciles never both send.
+
+    Raises:
+        UserError: the row was taken meanwhile, or the server refused the message (the row
+            stays `unknown`, to reconcile again later).
+    """
+    message = build_message(email)
+    key = email.idempotency_key
+    with crm.connect(write=True) as conn:
+        _move(conn, key, "unknown", "sending", error=None, sent_at=iso(email.sent_at))
+    try:
+        transport.send(message)
+    except SendAmbiguous as exc:
+        _set_status(crm, key, "unknown", error=str(exc))
+        return "unknown"
+    except SendRefused as exc:
+        _set_status(crm, key, "unknown", error=str(exc))
+        raise UserError(f"{exc}; {key} stays unknown: reconcile it again later") from None
+    _set_status(crm, key, "sent")
+    return "sent"
+
+
+def _move(conn: Connection, key: str, old: str, new: str, **values: Any) -> None:
+    moved = conn.execute(
+        outbox.update()
+        .where(outbox.c.idempotency_key == key, outbox.c.status == old)
+        .values(status=new, **values)
+    )
+    if moved.rowcount != 1:
+        raise UserError(f"outbox row {key} changed meanwhile (no longer {old}); look again")
+
+
+def outcome_counts(crm: CrmStore) -> dict[str, dict[str, int]]:
+    """Per thread, how many touches are `sent` and how many `unknown`."""
+    query = (
+        select(outbox.c.thread_id, outbox.c.status, func.count())
+        .where(outbox.c.status.in_(("sent", "unknown")))
+        .group_by(outbox.c.thread_id, outbox.c.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    with crm.connect() as conn:
+        for thread_id, status, n in conn.execute(query):
+            counts.setdefault(thread_id, {"sent": 0, "unknown": 0})[status] = n
+    return counts
 
 
 def list_outbox(

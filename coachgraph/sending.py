@@ -29,9 +29,9 @@ from typing import ClassVar, Protocol
 
 from pydantic import SecretStr
 
-from coachgraph.errors import UserError
+from coachgraph.errors import ConfigError
 from coachgraph.offline_composer import UNSUBSCRIBE_LINE
-from nodes.review import UNSUBSCRIBE
+from coachgraph.textsafety import has_opt_out_line
 
 MESSAGE_ID_HEX_CHARS = 32
 """Hex characters of SHA-256(idempotency key) in a Message-ID's left part (128 bits)."""
@@ -77,12 +77,13 @@ def message_id_for(idempotency_key: str, sender_email: str) -> str:
 
 
 def ensure_unsubscribe_line(body: str) -> str:
-    """Return `body` as is when it offers an unsubscribe, else with the standard line appended.
+    """Return `body` as is when it has an opt-out line, else with the standard line appended.
 
-    "Offers an unsubscribe" is the reviewer's test (`nodes.review.UNSUBSCRIBE`), so a
-    draft that passed review is never given a second line.
+    "Has an opt-out line" is the reviewer's test (`has_opt_out_line`), so a draft that
+    passed review is never given a second line, and one that merely mentions the word
+    still gets one.
     """
-    if UNSUBSCRIBE.search(body):
+    if has_opt_out_line(body):
         return body
     return f"{body.rstrip()}\n\n{UNSUBSCRIBE_LINE}"
 
@@ -495,13 +496,13 @@ def make_transport(settings: TransportSettings) -> Transport:
     """The transport `COACHGRAPH_TRANSPORT` selects, configured from the same settings.
 
     Raises:
-        UserError: an unknown transport, SMTP without a host, or half an SMTP login.
+        ConfigError: an unknown transport, SMTP without a host, or half an SMTP login.
     """
     if settings.transport == "file":
         return FileTransport(settings.outbox_dir)
     if settings.transport == "smtp":
         return _smtp_transport(settings)
-    raise UserError(f"COACHGRAPH_TRANSPORT must be 'file' or 'smtp', not {settings.transport!r}")
+    raise ConfigError(f"COACHGRAPH_TRANSPORT must be 'file' or 'smtp', not {settings.transport!r}")
 
 
 def transport_for(context: TransportSettings) -> Transport:
@@ -511,7 +512,7 @@ def transport_for(context: TransportSettings) -> Transport:
 
 def _smtp_transport(settings: TransportSettings) -> SmtpTransport:
     if not settings.smtp_host:
-        raise UserError("COACHGRAPH_TRANSPORT=smtp needs SMTP_HOST")
+        raise ConfigError("COACHGRAPH_TRANSPORT=smtp needs SMTP_HOST")
     user, password = _smtp_login(settings)
     return SmtpTransport(
         settings.smtp_host,
@@ -525,8 +526,8 @@ def _smtp_transport(settings: TransportSettings) -> SmtpTransport:
 def _smtp_login(settings: TransportSettings) -> tuple[str | None, SecretStr | None]:
     user, password = settings.smtp_user, settings.smtp_password
     if (user is None) != (password is None):
-        raise UserError("SMTP_USER and SMTP_PASSWORD go together: set both to log in, or neither")
+        raise ConfigError("SMTP_USER and SMTP_PASSWORD go together: set both to log in, or neither")
     secret = password.get_secret_value() if password else ""
     if not f"{user or ''}{secret}".isascii():
-        raise UserError("SMTP_USER and SMTP_PASSWORD must be ASCII (smtplib sends them so)")
+        raise ConfigError("SMTP_USER and SMTP_PASSWORD must be ASCII (smtplib sends them so)")
     return user, password

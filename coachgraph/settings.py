@@ -32,6 +32,14 @@ class Settings(BaseSettings):
 
     db_url: str = Field(DEFAULT_DB_URL, validation_alias="COACHGRAPH_DB")
     """SQLite path/URL or a `postgresql://` URL."""
+    db_connect_timeout_s: float = Field(
+        10.0, gt=0, le=3600, validation_alias="COACHGRAPH_DB_CONNECT_TIMEOUT_S"
+    )
+    """Seconds Postgres may take to accept a connection (libpq waits whole seconds, at least 2)."""
+    db_statement_timeout_s: float = Field(
+        60.0, gt=0, le=86_400, validation_alias="COACHGRAPH_DB_STATEMENT_TIMEOUT_S"
+    )
+    """Seconds one Postgres statement may run before the server cancels it."""
 
     llm_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("LLM_API_KEY", "DEEPSEEK_API_KEY")

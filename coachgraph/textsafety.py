@@ -10,14 +10,50 @@ MARKER_PATTERNS = (
     re.compile(r"\{[^{}\n]{0,60}\}"),
     re.compile(r"\[\s*[A-Za-z][A-Za-z _.\-]{0,40}\s*\]"),
 )
-# Text that addresses a reader (an AI, a system) or names an address, rather than stating a fact.
+# Text that addresses a reader (an AI, a system), sets a setting, or names an address, rather
+# than stating a fact: a role prefix, a `key: value` for a setting or flag, an override.
+_SETTING_KEYS = (
+    r"tone|angle|max_touches|cadence(?:_days)?|stop_criteria|unsubscribed|bounced|replied"
+    r"|do_not_contact|suppressed|status|role|roles|recipient|to|from|cc|bcc|subject|sender"
+    r"|reply[_-]to|priority|instructions?|prompt|mode|temperature|model|action"
+)
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|override|forget)\b.{0,40}\b(instruction|rule|prompt|previous|above)s?\b"
     r"|\b(assistant|system prompt|system|ai)\s*:"
+    r"|(?:^|[.!?\n]\s*)(?:user|human|developer|model|bot)\s*[:>]"
+    r"|<\|?/?(?:system|im_start|im_end|assistant|user)\|?>|\[/?INST\]|^\s*#{2,}\s*\w"
+    rf"|\b(?:{_SETTING_KEYS})\s*[:=]\s*\S"
+    r"|\b[a-z]+_[a-z_]+\s*[:=]"
+    r"|\b(?:you must|you should|you are now|you will now|act as|pretend (?:to be|you)"
+    r"|from now on|new instructions?|instead,? (?:write|say|send|use|tell)"
+    r"|(?:do not|don't|never) (?:mention|include|add|say|write|tell)"
+    r"|always (?:say|write|include|mention|add|end|sign)|make sure (?:to|you)|be sure to"
+    r"|(?:set|change|switch) (?:the |your )?\w+ to|respond (?:with|in|only))\b"
     r"|\b(cc|bcc|forward|send)\b.{0,40}@"
     r"|[\w.+-]+@[\w-]+\.[\w.]+",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
+
+
+_KEYWORD = r"(?:unsubscribe|opt[- ]?out|stop|remove(?: me)?)"
+# An opt-out line tells the reader how to stop the emails; a body that merely mentions
+# the word ("opt-out rates fall by half") has none. Each pattern is matched line by line.
+_OPT_OUT_LINE = re.compile(
+    rf"\breply(?:\s+with)?\s*[\"'“‘]?{_KEYWORD}\b"
+    r"|\breply\b[^\n]{0,40}\bto\s+(?:unsubscribe|opt[- ]?out)\b"
+    r"|^\W*(?:to\s+)?(?:unsubscribe|opt[- ]?out)\s*[:,]"
+    r"|\b(?:you can|you may|feel free to)\s+(?:always\s+)?(?:unsubscribe|opt[- ]?out)\b"
+    r"|\b(?:click|tap|visit|follow|use)\b[^\n]{0,30}\b(?:unsubscribe|opt[- ]?out)\b"
+    r"|\b(?:unsubscribe|opt[- ]?out)\s+(?:here|below|link|at any time|any ?time)\b"
+    r"|\b(?:unsubscribe|opt[- ]?out)\b[^\n]{0,10}(?:https?://|mailto:)"
+    r"|\bif you(?:'d|’d| would)? (?:rather|prefer) not (?:to )?(?:hear|receive|get)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def has_opt_out_line(body: str) -> bool:
+    """True when `body` tells the reader how to opt out, in one of the common wordings."""
+    return bool(_OPT_OUT_LINE.search(body))
 
 
 def find_markers(text: str) -> list[str]:

@@ -12,8 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from coachgraph.textsafety import find_markers
-from nodes.review import UNSUBSCRIBE
+from coachgraph.textsafety import find_markers, has_opt_out_line
 
 
 class Score(TypedDict):
@@ -231,7 +230,7 @@ def unsubscribe_line(
     inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
 ) -> Score:
     """The body tells the reader how to stop these emails."""
-    ok = bool(UNSUBSCRIBE.search(body)) or not ref.get("unsubscribe_line", True)
+    ok = has_opt_out_line(body) or not ref.get("unsubscribe_line", True)
     return _score("unsubscribe_line", ok, "no unsubscribe or opt-out line")
 
 

@@ -27,6 +27,8 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
         f"\n\n**Review:** {'passed' if pending['review_passed'] else 'flagged'}\n{notes}\n\n"
         f"**Provenance:** {sources or 'none'}"
     )
+    if refused := (state.get("decision") or {}).get("rejected_notes"):
+        description += "\n\n**Not sent, fix first:** " + "; ".join(unsendable(refused))
     return HumanInterrupt(
         action_request={
             "action": "send_email",
@@ -43,10 +45,14 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
 
 
 def await_approval(state: CampaignState) -> dict[str, Any]:
-    """Wait for a person's decision on the draft and record it (an edit is re-reviewed)."""
+    """Wait for a person's decision and record it; a draft is re-reviewed before it may go."""
     response = cast(HumanResponse, interrupt([approval_request(state)])[0])
     pending = _pending(state)
     decision: dict[str, Any] = dict(response)
+    if response["type"] == "accept":
+        verdict = review_email(pending["subject"], pending["body"])
+        if unsendable(verdict.notes):  # a flagged draft is never sent as it is
+            decision["rejected_notes"] = verdict.notes
     if response["type"] == "edit":
         args = cast(dict[str, Any], response["args"])["args"]
         verdict = review_email(args["subject"], args["body"])
@@ -70,7 +76,7 @@ def await_approval(state: CampaignState) -> dict[str, Any]:
 def route_after_approval(
     state: CampaignState,
 ) -> Literal["send_touch", "compose_touch", "await_approval", "schedule_next"]:
-    """Accept or a clean edit sends; feedback recomposes (twice at most); ignore skips."""
+    """A sendable accept or edit sends; feedback recomposes (twice at most); ignore skips."""
     decision = state["decision"] or {}
     pending = _pending(state)
     if decision.get("type") == "ignore":
@@ -84,7 +90,7 @@ def route_after_approval(
 
 
 def unsendable(notes: list[str]) -> list[str]:
-    """The review notes that forbid sending an edit (a missing unsubscribe line is added)."""
+    """The review notes that forbid sending a draft (a missing opt-out line is added)."""
     return [n for n in notes if n != "missing unsubscribe line"]
 
 

@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from coachgraph.clock import now_from
 from nodes.roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
 from schemas.context import Context, context_of
+from schemas.crm import OPT_OUT_EVENTS
 from schemas.orchestrator import DONE, OrchestratorState
 
 RECENT_OUTBOUND = timedelta(days=3)
@@ -17,7 +18,8 @@ RECENT_OUTBOUND = timedelta(days=3)
 
 def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Reply to an unanswered inbound; skip a one-off draft right after an email; else compose."""
-    history = state.get("history", [])
+    # A recorded bounce or unsubscribe is an event, never a message to answer (SPEC §11a).
+    history = [m for m in state.get("history", []) if m["subject"] not in OPT_OUT_EVENTS]
     last = history[-1] if history else None
     touch = state.get("touch") or 1 + sum(m["direction"] == "out" for m in history)
     action, skip_reason = "compose", None

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from coachgraph.textsafety import find_markers
+from coachgraph.textsafety import find_markers, has_opt_out_line
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import provenance
 
 MAX_SUBJECT = 150
-UNSUBSCRIBE = re.compile(r"\bunsubscribe\b|\bopt[- ]?out\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ def review_email(subject: str | None, body: str | None) -> ReviewVerdict:
         notes.append("empty body")
     for where, text in (("subject", subject), ("body", body)):
         notes.extend(f"template marker {m!r} in {where}" for m in find_markers(text))
-    if body and not UNSUBSCRIBE.search(body):
+    if body and not has_opt_out_line(body):
         notes.append("missing unsubscribe line")
     if "\n" in subject or "\r" in subject:
         notes.append("subject has a line break")

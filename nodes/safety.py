@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langgraph.runtime import Runtime
 
-from coachgraph.crm import CrmStore
+from coachgraph.crm import OPT_OUT_FLAG, CrmStore
 from schemas.context import Context, context_of
 from schemas.crm import ContactRecord
 from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState
@@ -18,7 +18,9 @@ FLAG_REASONS: tuple[ContactFlag, ...] = ("do_not_contact", "bounced", "unsubscri
 def block_reason(crm: CrmStore, contact: ContactRecord) -> tuple[BlockReason, str] | None:
     """The first reason a contact must not be emailed, with detail, or None."""
     if why := crm.suppression_reason(contact["email"]):
-        return "suppressed", f"address is on the suppression list ({why})"
+        # An entry an opt-out event wrote blocks with that event's own reason.
+        kind = cast(BlockReason, OPT_OUT_FLAG.get(why, "suppressed"))
+        return kind, f"address is on the suppression list ({why})"
     for flag in FLAG_REASONS:
         if contact[flag]:
             return flag, f"contact is flagged {flag}"

@@ -24,7 +24,7 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     context = context_of(runtime)
     crm = CrmStore(context.db_url)
     pending = _pending(state)
-    if reason := _why_not_send(crm, state["contact_id"], pending["to"]):
+    if reason := why_not_send(crm, state["contact_id"], pending["to"]):
         return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
     thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
     email = _email(crm, state, pending, thread_id, now_from(context.now))
@@ -61,7 +61,7 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     return {"touches": [*state.get("touches", []), record], "pending": None}
 
 
-def _why_not_send(crm: CrmStore, contact_id: str, to: str) -> str | None:
+def why_not_send(crm: CrmStore, contact_id: str, to: str) -> str | None:
     """Last check before sending: the contact may still be emailed, at this very address."""
     if reason := stop_reason(crm, contact_id):
         return reason

@@ -22,6 +22,10 @@ class Context:
     """Every model call returns its fail-open default (`LLM_KILL_SWITCH`)."""
     db_url: str = "sqlite:///./.coachgraph/coachgraph.db"
     """CRM database the nodes read (`COACHGRAPH_DB`)."""
+    db_connect_timeout_s: float = 10.0
+    """Seconds Postgres may take to accept a connection (`COACHGRAPH_DB_CONNECT_TIMEOUT_S`)."""
+    db_statement_timeout_s: float = 60.0
+    """Seconds one Postgres statement may run (`COACHGRAPH_DB_STATEMENT_TIMEOUT_S`)."""
     llm_base_url: str = "https://api.deepseek.com"
     """OpenAI-compatible endpoint (`LLM_BASE_URL`)."""
     llm_model: str = "deepseek-v4-flash"
@@ -80,6 +84,8 @@ class Context:
             "orchestrator_role_plan": s.orchestrator_role_plan,
             "llm_kill_switch": s.llm_kill_switch,
             "db_url": s.db_url,
+            "db_connect_timeout_s": s.db_connect_timeout_s,
+            "db_statement_timeout_s": s.db_statement_timeout_s,
             "llm_base_url": s.llm_base_url,
             "llm_model": s.llm_model,
             "llm_model_fast": s.llm_model_fast,

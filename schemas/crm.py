@@ -158,14 +158,24 @@ class SuppressionRow(_Row):
     email_sha256: OptId = None
     reason: OptStr = None
 
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        """Normalise the address; a bad one is an error on `email` itself."""
+        return _email(value) if value else value
+
+    @field_validator("email_sha256")
+    @classmethod
+    def _valid_sha256(cls, value: str | None) -> str | None:
+        """Lower-case the hash; it must be 64 hex characters."""
+        if value is None:
+            return None
+        if not _SHA256.match(value.lower()):
+            raise ValueError("email_sha256 must be 64 hex characters")
+        return value.lower()
+
     @model_validator(mode="after")
     def _one_of(self) -> SuppressionRow:
-        if self.email:
-            self.email = _email(self.email)
-        if self.email_sha256:
-            self.email_sha256 = self.email_sha256.lower()
-            if not _SHA256.match(self.email_sha256):
-                raise ValueError("email_sha256 must be 64 hex characters")
         if not self.email and not self.email_sha256:
             raise ValueError("needs email or email_sha256")
         return self
@@ -192,6 +202,10 @@ class HistoryRow(_Row):
     def _utc_iso(cls, value: str) -> str:
         """Store instants as UTC ISO strings, so they sort and subtract correctly."""
         return utc_iso(value)
+
+
+OPT_OUT_EVENTS = ("(bounce)", "(unsubscribe)")
+"""Subjects of the history rows `coachgraph reply --bounced/--unsubscribed` records."""
 
 
 class ContactRecord(TypedDict):

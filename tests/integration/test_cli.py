@@ -282,21 +282,22 @@ def test_large_imports_are_chunked(cli: Callable[..., Run], empty_db: str, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("row", "field"),
+    ("row", "where"),
     [
-        ("x" * 65 + ",long@acme.example", "id"),
-        ("n1,nul\x00@acme.example", "email"),
-        ('t1,t@acme.example,"two\nlines"', "first_name"),
-        ("t2,t2@acme.example," + "y" * 501, "first_name"),
+        ("x" * 65 + ",long@acme.example", "row 3, field id"),
+        ("n1,nul\x00@acme.example", "row 3, field email"),
+        # A row spanning several lines names them.
+        ('t1,t@acme.example,"two\nlines"', "row 3 (lines 3-4), field first_name"),
+        ("t2,t2@acme.example," + "y" * 501, "row 3, field first_name"),
     ],
 )
 def test_values_the_database_would_refuse_are_row_errors(
-    cli: Callable[..., Run], empty_db: str, tmp_path: Path, row: str, field: str
+    cli: Callable[..., Run], empty_db: str, tmp_path: Path, row: str, where: str
 ) -> None:
     path = tmp_path / "contacts.csv"
     path.write_text(f"id,email,first_name\nok,ok@acme.example,Ok\n{row}\n")
     run = cli("import", "contacts", str(path))
-    assert f"contacts.csv row 3, field {field}:" in run.err
+    assert f"contacts.csv {where}:" in run.err
     one_line_error(run)
     assert [c["id"] for c in CrmStore(empty_db).list_contacts()] == ["ok"]
 

@@ -121,7 +121,8 @@ def test_sigkill_after_the_provider_accepted_never_sends_twice(
         (KEY, "unknown", message_id)
     ], outbox
     status = the_row(run_json("status", env=env, cwd=tmp_path))
-    assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
+    assert (status["status"], status["attempts"]) == ("active", 0)
+    assert (status["touches_sent"], status["touches_unknown"]) == (0, 1), status
     # SPEC §10: the gap to the next touch counts from when this touch was sent — at T0,
     # when the person approved and the provider took it, not when a tick noticed the crash.
     assert status["next_due_at"] == iso(T0 + SECOND_TOUCH_GAP), status
@@ -168,3 +169,100 @@ def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
     assert status["last_error"] is None
     assert status["next_due_at"] == iso(retry_at + SECOND_TOUCH_GAP), status
+
+
+def _crash_mid_send(env: dict[str, str], tmp_path: Path, smtp: ScriptedSmtpServer) -> None:
+    """Approve, have the provider take the message and SIGKILL the client, then recover."""
+    smtp.mode = "kill_client"
+    approve = start("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path)
+    smtp.victim = approve.popen
+    assert approve.wait().code == -signal.SIGKILL
+    smtp.mode = "accept"
+    expire_lease(env["COACHGRAPH_DB"], THREAD)
+    run_json("tick", "--now", iso(T0 + timedelta(minutes=20)), env=env, cwd=tmp_path)
+    assert [r["status"] for r in run_json("outbox", env=env, cwd=tmp_path)] == ["unknown"]
+
+
+def test_a_person_settles_an_unknown_send_as_delivered(
+    tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    _crash_mid_send(env, tmp_path, smtp)
+
+    settled = run_json("outbox", "reconcile", KEY, "--delivered", "--json", env=env, cwd=tmp_path)
+
+    assert settled == {"idempotency_key": KEY, "status": "sent", "resent": False}
+    assert len(smtp.received) == 1
+    status = the_row(run_json("status", env=env, cwd=tmp_path))
+    assert (status["touches_sent"], status["touches_unknown"]) == (1, 0), status
+    again = run("outbox", "reconcile", KEY, "--not-delivered", env=env, cwd=tmp_path)
+    assert again.code == 1 and "not unknown" in again.err, again
+    assert len(smtp.received) == 1
+
+
+def test_not_delivered_sends_it_once_more_under_the_same_key(
+    tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    _crash_mid_send(env, tmp_path, smtp)
+    first_id = smtp.received[0].header("Message-ID")
+    later = iso(T0 + timedelta(hours=2))
+
+    resent = run_json(
+        "outbox", "reconcile", KEY, "--not-delivered", "--now", later, "--json",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert (resent["status"], resent["resent"]) == ("sent", True), resent
+    assert len(smtp.received) == 2
+    assert smtp.received[1].header("Message-ID") == first_id
+    [row] = run_json("outbox", env=env, cwd=tmp_path)
+    assert (row["status"], row["sent_at"]) == ("sent", later)
+    again = run("outbox", "reconcile", KEY, "--not-delivered", env=env, cwd=tmp_path)
+    assert again.code == 1 and len(smtp.received) == 2
+
+
+def test_not_delivered_to_a_contact_who_opted_out_since_is_not_sent(
+    tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    _crash_mid_send(env, tmp_path, smtp)
+    run("reply", "--contact", CONTACT, "--unsubscribed", env=env, cwd=tmp_path)
+
+    settled = run_json(
+        "outbox", "reconcile", KEY, "--not-delivered", "--json", env=env, cwd=tmp_path
+    )
+
+    assert (settled["status"], settled["resent"]) == ("failed", False)
+    assert "unsubscribed" in settled["reason"]
+    assert len(smtp.received) == 1
+
+
+def test_reconcile_names_what_is_wrong(
+    tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    unknown = run("outbox", "reconcile", "nope:touch:1", "--delivered", env=env, cwd=tmp_path)
+    assert unknown.code == 1 and "unknown outbox key" in unknown.err
+    neither = run("outbox", "reconcile", KEY, env=env, cwd=tmp_path)
+    assert neither.code == 1 and "--delivered or --not-delivered" in neither.err
+
+
+def test_a_failed_thread_is_revived_with_its_approved_draft_and_sent_once(
+    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    smtp.mode = "refuse_rcpt"  # a long outage: every attempt is refused
+    assert run("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path).code == 1
+    for hours in (1, 3, 8):
+        run_json("tick", "--now", iso(T0 + timedelta(hours=hours)), env=env, cwd=tmp_path)
+    failed = the_row(run_json("status", env=env, cwd=tmp_path))
+    assert failed["status"] == "failed", failed
+
+    smtp.mode = "accept"
+    later = T0 + timedelta(days=1)
+    revived = run_json("retry", THREAD, "--now", iso(later), "--json", env=env, cwd=tmp_path)
+    assert revived == {"thread_id": THREAD, "status": "active"}
+    report = run_json("tick", "--now", iso(later), env=env, cwd=tmp_path)
+
+    assert (report["resumed"], report["sent"]) == (1, 1), report
+    assert [m.rcpt_tos for m in smtp.received] == [[TO]]
+    status = the_row(run_json("status", env=env, cwd=tmp_path))
+    assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
+    not_failed = run("retry", THREAD, env=env, cwd=tmp_path)
+    assert not_failed.code == 1 and "not failed" in not_failed.err

@@ -254,3 +254,32 @@ def test_context_uses_given_settings_over_the_environment(
 def test_unknown_context_override_raises_type_error() -> None:
     with pytest.raises(TypeError, match="no_such_flag"):
         Context.from_settings(load_settings(), no_such_flag=True)
+
+
+DB_TIMEOUTS = [
+    ("COACHGRAPH_DB_CONNECT_TIMEOUT_S", "db_connect_timeout_s", 10.0),
+    ("COACHGRAPH_DB_STATEMENT_TIMEOUT_S", "db_statement_timeout_s", 60.0),
+]
+
+
+@pytest.mark.parametrize(("env", "attr", "default"), DB_TIMEOUTS)
+def test_db_timeouts_default_and_reach_the_context(
+    monkeypatch: pytest.MonkeyPatch, env: str, attr: str, default: float
+) -> None:
+    monkeypatch.delenv(env, raising=False)
+    assert getattr(load_settings(), attr) == default
+    monkeypatch.setenv(env, "2.5")
+    assert getattr(Context.from_settings(), attr) == 2.5
+
+
+@pytest.mark.parametrize(("env", "_attr", "_default"), DB_TIMEOUTS)
+@pytest.mark.parametrize("value", ["abc", "0", "-1"])
+def test_db_timeouts_must_be_positive_seconds(
+    monkeypatch: pytest.MonkeyPatch, env: str, _attr: str, _default: float, value: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(UserError) as info:
+        load_settings()
+    message = str(info.value)
+    assert f"invalid setting {env}={value!r}" in message
+    assert "\n" not in message
