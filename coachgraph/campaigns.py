@@ -545,15 +545,8 @@ def _resend_email(
     campaign = crm.get_campaign(enrollment["campaign_id"]) if enrollment else None
     if campaign is None:
         raise UserError(f"outbox row {row['idempotency_key']}: its campaign no longer exists")
-    return OutgoingEmail(
-        idempotency_key=row["idempotency_key"],
-        to=row["to_email"],
-        sender_name=campaign["sender_name"],
-        sender_email=campaign["sender_email"],
-        subject=row["subject"],
-        body=row["body"],
-        sent_at=now,
-    )
+    draft = {"to": row["to_email"], "subject": row["subject"], "body": row["body"]}
+    return OutgoingEmail.from_campaign(campaign, row["idempotency_key"], draft, now)
 
 
 def record_inbound(

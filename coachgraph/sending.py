@@ -18,6 +18,7 @@ import smtplib
 import socket
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -25,7 +26,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
@@ -63,6 +64,21 @@ class OutgoingEmail:
     """Plain text; an unsubscribe line is appended when it has none."""
     sent_at: datetime
     """Timezone-aware instant for the Date header (simulated time in tests and demos)."""
+
+    @classmethod
+    def from_campaign(
+        cls, campaign: Mapping[str, Any], key: str, draft: Mapping[str, Any], sent_at: datetime
+    ) -> OutgoingEmail:
+        """The email a campaign's sender sends for one draft (`to`, `subject`, `body`)."""
+        return cls(
+            idempotency_key=key,
+            to=draft["to"],
+            sender_name=campaign["sender_name"],
+            sender_email=campaign["sender_email"],
+            subject=draft["subject"],
+            body=draft["body"],
+            sent_at=sent_at,
+        )
 
 
 def message_id_for(idempotency_key: str, sender_email: str) -> str:

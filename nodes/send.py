@@ -84,15 +84,8 @@ def _email(
     campaign = crm.get_campaign(state["campaign_id"])
     if campaign is None:
         raise RuntimeError(f"campaign {state['campaign_id']!r} no longer exists; nothing sent")
-    return OutgoingEmail(
-        idempotency_key=idempotency_key(thread_id, pending["touch"]),
-        to=pending["to"],
-        sender_name=campaign["sender_name"],
-        sender_email=campaign["sender_email"],
-        subject=pending["subject"],
-        body=pending["body"],
-        sent_at=now,
-    )
+    key = idempotency_key(thread_id, pending["touch"])
+    return OutgoingEmail.from_campaign(campaign, key, pending, now)
 
 
 def _pending(state: CampaignState) -> PendingTouch:

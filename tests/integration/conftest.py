@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +83,19 @@ def one_line_error(run: Run) -> str:
     lines = [line for line in run.err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, run.err
     return lines[0]
+
+
+@pytest.fixture
+def empty_crm(tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
+    """An initialised, empty SQLite CRM as COACHGRAPH_DB."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    monkeypatch.setenv("COACHGRAPH_DB", url)
+    assert cli("init").code == 0
+    return url
+
+
+def import_text(cli: Callable[..., Run], folder: Path, kind: str, name: str, body: str) -> Run:
+    """Write `body` to `folder/name` exactly as given and run `coachgraph import KIND` on it."""
+    path = folder / name
+    path.write_text(body, encoding="utf-8", newline="")
+    return cli("import", kind, str(path))

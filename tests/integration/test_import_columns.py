@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from coachgraph.crm import CONTACT_FLAGS, CrmStore, contacts, suppression
 from coachgraph.emails import email_sha256
 from coachgraph.importer import import_file
-from tests.integration.conftest import Run, one_line_error
+from tests.integration.conftest import Run, import_text, one_line_error
 
 pytestmark = pytest.mark.integration
 
@@ -25,21 +25,6 @@ def db(any_db: str, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("COACHGRAPH_DB", any_db)
     assert cli("init").code == 0
     return any_db
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
-    """An initialised, empty SQLite CRM (for the file-size tests, which time nothing)."""
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
-    monkeypatch.setenv("COACHGRAPH_DB", url)
-    assert cli("init").code == 0
-    return url
-
-
-def _import(cli: Callable[..., Run], tmp_path: Path, kind: str, name: str, body: str) -> Run:
-    path = tmp_path / name
-    path.write_text(body, encoding="utf-8")
-    return cli("import", kind, str(path))
 
 
 def _listed(cli: Callable[..., Run]) -> dict[str, dict[str, Any]]:
@@ -57,9 +42,9 @@ FULL_CONTACT = (
 def test_a_partial_contacts_file_keeps_the_columns_it_does_not_name(
     cli: Callable[..., Run], db: str, tmp_path: Path
 ) -> None:
-    assert _import(cli, tmp_path, "contacts", "full.csv", FULL_CONTACT).code == 0
+    assert import_text(cli, tmp_path, "contacts", "full.csv", FULL_CONTACT).code == 0
     partial = "id,email,title\np1,ada@acme.example,VP Engineering\np2,bo@acme.example,CFO\n"
-    run = _import(cli, tmp_path, "contacts", "partial.csv", partial)
+    run = import_text(cli, tmp_path, "contacts", "partial.csv", partial)
     assert run.code == 0, run.err
     stored = _listed(cli)
     assert stored["p1"]["title"] == "VP Engineering"
@@ -73,12 +58,12 @@ def test_a_partial_contacts_file_keeps_the_columns_it_does_not_name(
 def test_json_objects_write_only_their_own_keys_and_blank_means_empty(
     cli: Callable[..., Run], db: str, tmp_path: Path
 ) -> None:
-    assert _import(cli, tmp_path, "contacts", "full.csv", FULL_CONTACT).code == 0
+    assert import_text(cli, tmp_path, "contacts", "full.csv", FULL_CONTACT).code == 0
     items = [
         {"id": "p1", "email": "ada@acme.example", "last_name": ""},
         {"id": "p3", "email": "cy@acme.example", "first_name": "Cy", "title": "COO"},
     ]
-    run = _import(cli, tmp_path, "contacts", "partial.json", json.dumps(items))
+    run = import_text(cli, tmp_path, "contacts", "partial.json", json.dumps(items))
     assert run.code == 0, run.err
     stored = _listed(cli)
     assert stored["p1"]["first_name"] == "Ada" and stored["p1"]["title"] == "CTO"
@@ -91,9 +76,9 @@ def test_reimporting_empty_or_false_flags_never_lifts_a_block(
 ) -> None:
     header = "id,email,do_not_contact,bounced,unsubscribed,replied\n"
     blocked = header + "b1,b1@acme.example,true,yes,1,t\nb2,b2@acme.example,true,true,true,true\n"
-    assert _import(cli, tmp_path, "contacts", "blocked.csv", blocked).code == 0
+    assert import_text(cli, tmp_path, "contacts", "blocked.csv", blocked).code == 0
     cleared = header + "b1,b1@acme.example,,,,\nb2,b2@acme.example,false,no,0,f\n"
-    run = _import(cli, tmp_path, "contacts", "cleared.csv", cleared)
+    run = import_text(cli, tmp_path, "contacts", "cleared.csv", cleared)
     assert run.code == 0, run.err
     stored = _listed(cli)
     for contact_id in ("b1", "b2"):
@@ -103,9 +88,11 @@ def test_reimporting_empty_or_false_flags_never_lifts_a_block(
 
 
 def test_an_import_may_still_add_a_block(cli: Callable[..., Run], db: str, tmp_path: Path) -> None:
-    assert _import(cli, tmp_path, "contacts", "a.csv", "id,email\nf1,f1@acme.example\n").code == 0
+    assert (
+        import_text(cli, tmp_path, "contacts", "a.csv", "id,email\nf1,f1@acme.example\n").code == 0
+    )
     added = "id,email,bounced\nf1,f1@acme.example,true\n"
-    assert _import(cli, tmp_path, "contacts", "b.csv", added).code == 0
+    assert import_text(cli, tmp_path, "contacts", "b.csv", added).code == 0
     assert _listed(cli)["f1"]["bounced"] is True
 
 
@@ -118,13 +105,15 @@ def _suppression_rows(db_url: str) -> dict[str, dict[str, Any]]:
 def test_suppression_imports_only_add_and_keep_the_first_entry(
     cli: Callable[..., Run], db: str, tmp_path: Path
 ) -> None:
-    first = _import(cli, tmp_path, "suppression", "s1.csv", "email,reason\nA@acme.example,legal\n")
+    first = import_text(
+        cli, tmp_path, "suppression", "s1.csv", "email,reason\nA@acme.example,legal\n"
+    )
     assert first.code == 0, first.err
     before = _suppression_rows(db)[email_sha256("a@acme.example")]
     assert before["source"] == "import" and before["reason"] == "legal"
     assert datetime.fromisoformat(before["at"]).utcoffset() == UTC.utcoffset(None)
     body = "email,reason\na@acme.example,\nnew@acme.example,manual\n"
-    run = _import(cli, tmp_path, "suppression", "s2.csv", body)
+    run = import_text(cli, tmp_path, "suppression", "s2.csv", body)
     assert run.code == 0, run.err
     assert "imported 1 suppression from s2.csv (1 already present)" in run.out
     after = _suppression_rows(db)
@@ -175,9 +164,9 @@ def test_other_kinds_keep_the_columns_a_file_leaves_out(
     check: Callable[[CrmStore], bool],
 ) -> None:
     company = "domain,name\nacme.example,Acme\n"
-    assert _import(cli, tmp_path, "companies", "c.csv", company).code == 0
-    assert _import(cli, tmp_path, kind, "full.csv", full).code == 0
-    run = _import(cli, tmp_path, kind, "partial.csv", partial)
+    assert import_text(cli, tmp_path, "companies", "c.csv", company).code == 0
+    assert import_text(cli, tmp_path, kind, "full.csv", full).code == 0
+    run = import_text(cli, tmp_path, kind, "partial.csv", partial)
     assert run.code == 0, run.err
     assert check(CrmStore(db))
 
@@ -190,27 +179,27 @@ def _contacts_csv(path: Path, rows: int) -> Path:
 
 
 def test_a_300000_row_file_imports_whole_and_quietly(
-    cli: Callable[..., Run], sqlite_db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     path = _contacts_csv(tmp_path / "contacts.csv", 300_000)
     run = cli("import", "contacts", str(path))
     assert run.code == 0, run.err
     assert run.err == ""  # no progress outside a terminal
     assert "imported 300000 contacts from contacts.csv" in run.out
-    with CrmStore(sqlite_db).connect() as conn:
+    with CrmStore(empty_crm).connect() as conn:
         assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 300_000
 
 
-def test_progress_is_reported_after_each_chunk(sqlite_db: str, tmp_path: Path) -> None:
+def test_progress_is_reported_after_each_chunk(empty_crm: str, tmp_path: Path) -> None:
     done: list[int] = []
     path = _contacts_csv(tmp_path / "contacts.csv", 12_000)
-    report = import_file(CrmStore(sqlite_db), "contacts", path, progress=done.append)
+    report = import_file(CrmStore(empty_crm), "contacts", path, progress=done.append)
     assert report.imported == 12_000
     assert done == [5_000, 10_000, 12_000]
 
 
 def test_duplicates_are_found_across_chunks(
-    cli: Callable[..., Run], sqlite_db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     path = _contacts_csv(tmp_path / "contacts.csv", 7_000)
     with path.open("a", encoding="utf-8") as handle:
@@ -222,7 +211,7 @@ def test_duplicates_are_found_across_chunks(
 
 
 def test_a_bad_byte_after_the_first_chunk_rejects_the_whole_file(
-    cli: Callable[..., Run], sqlite_db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     # Past the first chunk of rows and the first block the UTF-8 check reads.
     path = _contacts_csv(tmp_path / "contacts.csv", 60_000)
@@ -231,4 +220,4 @@ def test_a_bad_byte_after_the_first_chunk_rejects_the_whole_file(
     line = one_line_error(cli("import", "contacts", str(path)))
     assert "contacts.csv: not UTF-8 (byte 0xe9 on line 60002" in line
     assert "nothing imported" in line
-    assert CrmStore(sqlite_db).list_contacts() == []
+    assert CrmStore(empty_crm).list_contacts() == []

@@ -11,26 +11,11 @@ import pytest
 from coachgraph import importer
 from coachgraph.crm import CrmStore
 from coachgraph.errors import UserError
-from tests.integration.conftest import Run, one_line_error
+from tests.integration.conftest import Run, import_text, one_line_error
 
 pytestmark = pytest.mark.integration
 
 HEADER = "id,email,first_name\n"
-
-
-@pytest.fixture
-def db(tmp_path: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> str:
-    """An initialised, empty SQLite CRM."""
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
-    monkeypatch.setenv("COACHGRAPH_DB", url)
-    assert cli("init").code == 0
-    return url
-
-
-def _import(cli: Callable[..., Run], tmp_path: Path, kind: str, name: str, body: str) -> Run:
-    path = tmp_path / name
-    path.write_text(body, encoding="utf-8", newline="")
-    return cli("import", kind, str(path))
 
 
 def _rejected(run: Run) -> list[str]:
@@ -39,49 +24,49 @@ def _rejected(run: Run) -> list[str]:
     ]
 
 
-def _ids(db: str) -> list[str]:
-    return [c["id"] for c in CrmStore(db).list_contacts()]
+def _ids(empty_crm: str) -> list[str]:
+    return [c["id"] for c in CrmStore(empty_crm).list_contacts()]
 
 
 def test_a_field_over_128_kib_is_one_row_error(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = HEADER + "a1,a1@acme.example,Ada\n" + "a2,a2@acme.example," + "y" * 200_000 + "\n"
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body + "a3,a3@acme.example,Cy\n")
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body + "a3,a3@acme.example,Cy\n")
     assert [r.split(":")[0] for r in _rejected(run)] == ["contacts.csv row 3, field first_name"]
     one_line_error(run)
-    assert _ids(db) == ["a1", "a3"]
+    assert _ids(empty_crm) == ["a1", "a3"]
 
 
 def test_a_field_over_1_mib_is_a_row_error_and_reading_carries_on(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     # Python's csv reader starts afresh on the line after an error: rows after it import.
     huge = "b2,b2@acme.example," + "y" * (1 << 20) + "x\n"
     body = HEADER + "b1,b1@acme.example,Bo\n" + huge + "b3,b3@acme.example,Cy\n"
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == ["contacts.csv row 3, field -: field longer than 1 MiB"]
     assert "1 row(s) of contacts.csv rejected; the other 2 were imported" in one_line_error(run)
-    assert _ids(db) == ["b1", "b3"]
+    assert _ids(empty_crm) == ["b1", "b3"]
 
 
 def test_an_unterminated_quote_in_the_last_field_is_named(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = HEADER + 'c1,c1@acme.example,Cy\nc2,c2@acme.example,"Dee\n'
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == [
         "contacts.csv row 3, field -: unterminated quoted field from line 3 to the end of the file"
     ]
     one_line_error(run)
-    assert _ids(db) == ["c1"]
+    assert _ids(empty_crm) == ["c1"]
 
 
 def test_an_unterminated_quote_that_runs_to_the_end_names_the_rows_it_took(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     rows = 'd1,d1@acme.example,"Dee\nd2,d2@acme.example,Eve\nd3,d3@acme.example,Fay\n'
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", HEADER + "\n" + rows)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", HEADER + "\n" + rows)
     # A blank line moves the lines, not the row numbers.
     assert _rejected(run) == [
         "contacts.csv row 2 (lines 3-5), field -: unterminated quoted field from line 3 to the "
@@ -90,7 +75,7 @@ def test_an_unterminated_quote_that_runs_to_the_end_names_the_rows_it_took(
 
 
 def test_an_unmatched_quote_mid_file_names_the_lines_it_joined(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = (
         HEADER
@@ -100,17 +85,17 @@ def test_an_unmatched_quote_mid_file_names_the_lines_it_joined(
         + 'e4,e4@acme.example,Hal"\n'  # ... closes here, at the end of line 5
         + "e5,e5@acme.example,Ida\n"
     )
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == [
         "contacts.csv row 3 (lines 3-5), field first_name: contains a line break — an "
         "unmatched quote joined lines 3-5 into one row; rows on lines 4-5 were not imported"
     ]
     assert "1 row(s) of contacts.csv rejected; the other 2 were imported" in one_line_error(run)
-    assert _ids(db) == ["e1", "e5"]
+    assert _ids(empty_crm) == ["e1", "e5"]
 
 
 def test_an_unmatched_quote_closed_mid_line_names_the_lines_it_joined(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = (
         HEADER
@@ -118,52 +103,54 @@ def test_an_unmatched_quote_closed_mid_line_names_the_lines_it_joined(
         + 'f2,f2@acme.example,"Gus"\n'  # the first quote here closes the open one
         + "f3,f3@acme.example,Hal\n"
     )
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == [
         "contacts.csv row 2 (lines 2-3), field -: text after a closing quote (a quote inside "
         "a field is written as two) — an unmatched quote joined lines 2-3 into one row; the "
         "row on line 3 was not imported"
     ]
-    assert _ids(db) == ["f3"]
+    assert _ids(empty_crm) == ["f3"]
 
 
 def test_text_after_a_closing_quote_on_one_line(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = HEADER + 'g1,g1@acme.example,"Gus"sie\ng2,g2@acme.example,Hal\n'
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == [
         "contacts.csv row 2, field -: text after a closing quote (a quote inside a field is "
         "written as two)"
     ]
-    assert _ids(db) == ["g2"]
+    assert _ids(empty_crm) == ["g2"]
 
 
 def test_multiline_history_bodies_still_import_and_later_lines_are_named(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
-    assert _import(cli, tmp_path, "contacts", "c.csv", "id,email\nk1,k1@acme.example\n").code == 0
+    assert (
+        import_text(cli, tmp_path, "contacts", "c.csv", "id,email\nk1,k1@acme.example\n").code == 0
+    )
     body = (
         "contact_id,direction,subject,body,at\n"
         'k1,in,Pricing,"Hi Sam,\nWhat does it cost?\nThanks",2026-11-01T09:00:00Z\n'
         'k1,sideways,Oops,"two\nlines",2026-11-01T10:00:00Z\n'
     )
-    run = _import(cli, tmp_path, "history", "history.csv", body)
+    run = import_text(cli, tmp_path, "history", "history.csv", body)
     # A line break in a body is legitimate: the row is named by its lines, with no talk of
     # an unmatched quote.
     assert _rejected(run) == [
         "history.csv row 3 (lines 5-6), field direction: Input should be 'in' or 'out'"
     ]
-    assert CrmStore(db).history("k1")[0]["body"] == "Hi Sam,\nWhat does it cost?\nThanks"
+    assert CrmStore(empty_crm).history("k1")[0]["body"] == "Hi Sam,\nWhat does it cost?\nThanks"
 
 
 def test_more_values_than_columns_is_a_row_error(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     body = HEADER + "h1,h1@acme.example,Hal,extra\nh2,h2@acme.example,Ida\n"
-    run = _import(cli, tmp_path, "contacts", "contacts.csv", body)
+    run = import_text(cli, tmp_path, "contacts", "contacts.csv", body)
     assert _rejected(run) == ["contacts.csv row 2, field -: more values than header columns"]
-    assert _ids(db) == ["h2"]
+    assert _ids(empty_crm) == ["h2"]
 
 
 @pytest.mark.parametrize(
@@ -175,16 +162,16 @@ def test_more_values_than_columns_is_a_row_error(
     ],
 )
 def test_suppression_errors_name_their_field(
-    cli: Callable[..., Run], db: str, tmp_path: Path, row: str, expected: str
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path, row: str, expected: str
 ) -> None:
     body = f"email,email_sha256\nok@acme.example,\n{row}\n"
-    run = _import(cli, tmp_path, "suppression", "suppression.csv", body)
+    run = import_text(cli, tmp_path, "suppression", "suppression.csv", body)
     assert _rejected(run) == [f"suppression.csv row 3, {expected}"]
-    assert CrmStore(db).suppression_reason("ok@acme.example") == "suppressed"
+    assert CrmStore(empty_crm).suppression_reason("ok@acme.example") == "suppressed"
 
 
 def test_json_reports_the_lines_of_a_joined_row(
-    cli: Callable[..., Run], db: str, tmp_path: Path
+    cli: Callable[..., Run], empty_crm: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "contacts.csv"
     path.write_text(HEADER + 'j1,j1@acme.example,"Jo\nj2,j2@acme.example,Kim"\n')
