@@ -23,10 +23,10 @@ from coachgraph.settings import load_settings
 from coachgraph.suppression import blocking_flags, contacts_with_blocks
 from schemas.context import Context
 
-out = Console()
-text = Console(markup=False, highlight=False)
+out = Console(emoji=False)
+text = Console(markup=False, highlight=False, emoji=False)
 """For user data (names, drafts): never interpreted as Rich markup."""
-err = Console(stderr=True, markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 

@@ -139,7 +139,7 @@ def _run_options(
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Any]:
     """A progress bar per dataset on stderr (a line per dataset when stderr is not a tty)."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)
     bars = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -288,3 +288,11 @@ def test_a_plus_tagged_address_is_blocked_by_its_base_address(
     new_campaign(cli, "q4", "dan1")
     assert as_json(cli("tick", "--now", T0, "--json"))["stopped"] == 1
     assert sent_messages(tmp_path) == []
+
+
+def test_ids_are_printed_as_given_never_as_emoji(cli: Callable[..., Run], db: str) -> None:
+    new_campaign(cli, "x", "c02")  # "campaign:x:contact:c02" holds Rich's ":x:" emoji code
+    ok(cli("tick", "--now", T0))
+
+    assert "campaign:x:contact:c02" in one_line_error(cli("retry", "campaign:x:contact:c02"))
+    assert "campaign:x:contact:c02" in ok(cli("approvals", "approve", "campaign:x:contact:c02")).out
