@@ -27,7 +27,7 @@ lint: $(BIN)/.installed
 
 diagrams: $(BIN)/.installed  ## regenerate the mermaid snapshots and the README's diagrams from code
 	$(BIN)/pytest -q tests/golden --update-snapshots
-	$(BIN)/python -m coachgraph.diagrams README.md
+	$(BIN)/python -m coachgraph.cli.diagrams README.md
 
 bench: $(BIN)/.installed  ## tick throughput, model-bound efficiency, checkpoint bytes, due index
 	$(BIN)/python -m bench.tick_bench

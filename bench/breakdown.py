@@ -87,10 +87,10 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.store.sqlite import SqliteStore
 
-    import coachgraph.campaigns as campaigns
+    import coachgraph.runner.campaigns as campaigns
     import graphs.campaign as campaign_graph
-    from coachgraph import due_index, llm
-    from coachgraph.crm import CrmStore
+    from coachgraph.store import due_index, llm
+    from coachgraph.store.crm import CrmStore
 
     missing: list[str] = []
     undo: list[Callable[[], None]] = []

@@ -78,8 +78,8 @@ from sqlalchemy import text  # noqa: E402
 
 from checkpoints.factory import open_checkpointer, open_store  # noqa: E402
 from checkpoints.threads import campaign_thread_id  # noqa: E402
-from coachgraph import due_index  # noqa: E402
-from coachgraph.campaigns import (  # noqa: E402
+from coachgraph.demo.run import load_demo_crm  # noqa: E402
+from coachgraph.runner.campaigns import (  # noqa: E402
     campaign_runtime,
     create_campaign,
     decide,
@@ -87,16 +87,16 @@ from coachgraph.campaigns import (  # noqa: E402
     pending_approvals,
     tick,
 )
-from coachgraph.clock import iso, parse_instant  # noqa: E402
-from coachgraph.crm import CrmStore, enrollments  # noqa: E402
-from coachgraph.db import dispose_engines  # noqa: E402
-from coachgraph.demo import load_demo_crm  # noqa: E402
-from coachgraph.importer import import_file  # noqa: E402
+from coachgraph.store import due_index  # noqa: E402
+from coachgraph.store.crm import CrmStore, enrollments  # noqa: E402
+from coachgraph.store.engine import dispose_engines  # noqa: E402
+from coachgraph.store.importer import import_file  # noqa: E402
 from graphs.campaign import build_campaign_graph  # noqa: E402
 from nodes.schedule import due_at  # noqa: E402
 from schemas.approval import HumanResponse  # noqa: E402
 from schemas.campaign import CampaignInput  # noqa: E402
 from schemas.context import Context  # noqa: E402
+from schemas.values import iso, parse_instant  # noqa: E402
 
 T0 = parse_instant("2026-11-02T09:00:00Z")
 """Enrolment instant (the same as tests/integration/campaign_helpers.T0)."""

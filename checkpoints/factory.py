@@ -11,10 +11,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import BaseStore
 from langgraph.store.sqlite import SqliteStore
 
-from coachgraph.db import (
+from checkpoints.database import (
     DbTimeouts,
     db_error_text,
-    db_timeouts,
     describe_unavailable,
     is_postgres,
     pg_connect_params,
@@ -22,7 +21,7 @@ from coachgraph.db import (
     sqlalchemy_url,
     sqlite_path,
 )
-from coachgraph.errors import UserError
+from schemas.errors import UserError
 
 
 def _libpq_conninfo(db_url: str, timeouts: DbTimeouts) -> str:
@@ -60,20 +59,17 @@ def _sqlite_conn(db_url: str) -> sqlite3.Connection:
 
 
 @contextmanager
-def open_store(
-    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
-) -> Iterator[BaseStore]:
+def open_store(db_url: str, timeouts: DbTimeouts | None = None) -> Iterator[BaseStore]:
     """The LangGraph Store (per-contact memory) in the same database as the CRM.
 
     Args:
         db_url: A `COACHGRAPH_DB` value.
-        connect_timeout_s: Postgres connect timeout; None reads the settings.
-        statement_timeout_s: Postgres statement timeout; None reads the settings.
+        timeouts: Postgres connect and statement timeouts (default: 10 s and 60 s).
     """
     if is_postgres(db_url):
         from langgraph.store.postgres import PostgresStore
 
-        timeouts = db_timeouts(connect_timeout_s, statement_timeout_s)
+        timeouts = timeouts or DbTimeouts()
         with (
             _pg_errors_as_user_errors(db_url, timeouts),
             PostgresStore.from_conn_string(_libpq_conninfo(db_url, timeouts)) as pg_store,
@@ -92,19 +88,18 @@ def open_store(
 
 @contextmanager
 def open_checkpointer(
-    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
+    db_url: str, timeouts: DbTimeouts | None = None
 ) -> Iterator[BaseCheckpointSaver[str]]:
     """The LangGraph checkpointer in the same database as the CRM.
 
     Args:
         db_url: A `COACHGRAPH_DB` value.
-        connect_timeout_s: Postgres connect timeout; None reads the settings.
-        statement_timeout_s: Postgres statement timeout; None reads the settings.
+        timeouts: Postgres connect and statement timeouts (default: 10 s and 60 s).
     """
     if is_postgres(db_url):
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        timeouts = db_timeouts(connect_timeout_s, statement_timeout_s)
+        timeouts = timeouts or DbTimeouts()
         with (
             _pg_errors_as_user_errors(db_url, timeouts),
             PostgresSaver.from_conn_string(_libpq_conninfo(db_url, timeouts)) as pg_saver,
@@ -121,11 +116,11 @@ def open_checkpointer(
         conn.close()
 
 
-def setup_graph_tables(db_url: str) -> None:
+def setup_graph_tables(db_url: str, timeouts: DbTimeouts | None = None) -> None:
     """Create the checkpointer's and store's tables once, before workers open them at once.
 
     Two processes running a first-time store setup together can collide on its migrations
     table; `coachgraph init` (and the demo) set the tables up first so workers never race.
     """
-    with open_store(db_url), open_checkpointer(db_url):
+    with open_store(db_url, timeouts), open_checkpointer(db_url, timeouts):
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from coachgraph.errors import UserError
+from schemas.errors import UserError
 
 _THREAD = re.compile(r"^campaign:(?P<campaign>[^:]+):contact:(?P<contact>[^:]+)$")
 

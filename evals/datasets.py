@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from coachgraph.errors import UserError
+from schemas.errors import UserError
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
 ID_NAMESPACE = uuid.UUID("5b0c7c43-3f0e-4f3a-9a61-2f1f0d6c9e11")

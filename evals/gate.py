@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from coachgraph.errors import UserError
-from coachgraph.settings import Settings, load_settings
+from coachgraph.config.settings import Settings, load_settings
 from evals.datasets import Dataset
 from evals.runner import GATE, EvalRun, PathResult, run_evals
 from graphs.email_orchestrator import OrchestratorGraph
 from schemas.context import Context
+from schemas.errors import UserError
 
 Decision = Literal["PROMOTE", "HOLD", "ROLLBACK"]
 Verdict = Literal["ok", "regressed", "below_gate", "too_few"]

@@ -17,7 +17,7 @@ from typing import Any
 from langsmith import Client, evaluate, tracing_context
 from langsmith.schemas import Example
 
-from coachgraph.drafting import orchestrator
+from coachgraph.runner.drafting import orchestrator
 from evals.datasets import ID_NAMESPACE, Dataset, DatasetSpec
 from evals.evaluators import BY_KIND, Evaluator
 from evals.scenarios import EVAL_NOW, load_scenarios

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from checkpoints.factory import open_store, setup_graph_tables
-from coachgraph.crm import CrmStore
-from coachgraph.emails import normalize_email
-from coachgraph.errors import UserError
-from coachgraph.importer import import_records
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.importer import import_records
 from evals.datasets import Dataset
 from nodes.memory import memory_namespace
+from schemas.errors import UserError
+from schemas.values import normalize_email
 
 EVAL_NOW = "2026-03-02T09:00:00+00:00"
 """The instant every eval runs at, so "3 days since the last email" never depends on the clock."""

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coachgraph.drafting import CompiledOrchestrator
-from coachgraph.emails import normalize_email
+from coachgraph.runner.drafting import CompiledOrchestrator
 from evals.datasets import Kind
 from nodes.coach import plan_sequence
 from nodes.coach_rules import coerce_coach_plan
@@ -15,6 +14,7 @@ from nodes.review import review_email
 from nodes.roles import repair_role_plan
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput
+from schemas.values import normalize_email
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
 EVAL_CAMPAIGN = "eval"

@@ -7,8 +7,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from coachgraph.crm import CrmStore
-from coachgraph.llm import make_llm
+from coachgraph.llm.client import make_llm
+from coachgraph.store.crm import CrmStore
 from graphs.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
 from nodes.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
 from schemas.campaign import CampaignState, PlanRecord

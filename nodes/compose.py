@@ -10,15 +10,15 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from coachgraph.llm import LLMResult, make_llm
-from coachgraph.offline_composer import (
+from coachgraph.llm.client import LLMResult, make_llm
+from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
+from nodes.offline_composer import (
     ComposeRequest,
     compose_email,
     compose_reply,
     finish_body,
     tone_for,
 )
-from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
 from nodes.research import select_facts
 from schemas.context import Context, context_of
 from schemas.llm import DraftOutput

@@ -6,9 +6,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from coachgraph.crm import MAX_FACTS, CrmStore
-from coachgraph.errors import NotFoundError
+from coachgraph.store.crm import MAX_FACTS, CrmStore
 from schemas.context import Context, context_of
+from schemas.errors import NotFoundError
 from schemas.orchestrator import OrchestratorState
 
 

@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.clock import now_from
 from nodes.roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_EVENTS
 from schemas.orchestrator import DONE, OrchestratorState
+from schemas.values import now_from
 
 RECENT_OUTBOUND = timedelta(days=3)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coachgraph.textsafety import why_unquotable
+from nodes.text_rules import why_unquotable
 from schemas.crm import FactRecord
 from schemas.orchestrator import Brief, OrchestratorState
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from coachgraph.textsafety import find_markers, has_opt_out_line
+from nodes.text_rules import find_markers, has_opt_out_line
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import provenance
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.llm import make_llm
+from coachgraph.llm.client import make_llm
 from graphs.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
 from schemas.context import Context, context_of
 from schemas.llm import RolePlanOutput

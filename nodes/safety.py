@@ -6,7 +6,7 @@ from typing import Any, Literal, cast
 
 from langgraph.runtime import Runtime
 
-from coachgraph.crm import OPT_OUT_FLAG, CrmStore
+from coachgraph.store.crm import OPT_OUT_FLAG, CrmStore
 from schemas.context import Context, context_of
 from schemas.crm import ContactRecord
 from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState

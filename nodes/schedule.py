@@ -7,10 +7,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from coachgraph.clock import now_from, parse_instant
 from nodes.coach_rules import default_plan_values
 from schemas.campaign import CampaignState, PlanRecord, TouchRecord
 from schemas.context import Context, context_of
+from schemas.values import now_from, parse_instant
 
 
 def effective_plan(state: CampaignState) -> PlanRecord:

@@ -7,16 +7,15 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from checkpoints.threads import campaign_thread_id
-from coachgraph.clock import iso, now_from
-from coachgraph.crm import CrmStore
-from coachgraph.emails import normalize_email
-from coachgraph.outbox import deliver, idempotency_key
-from coachgraph.sending import OutgoingEmail, message_id_for, transport_for
+from coachgraph.mail.outbox import deliver, idempotency_key
+from coachgraph.mail.transport import OutgoingEmail, message_id_for, transport_for
+from coachgraph.store.crm import CrmStore
 from nodes.memory import remember_touch
 from nodes.safety import stop_reason
 from schemas.campaign import CampaignState, PendingTouch, TouchRecord
 from schemas.context import Context, context_of
 from schemas.orchestrator import DONE
+from schemas.values import iso, normalize_email, now_from
 
 
 def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:

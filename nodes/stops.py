@@ -7,13 +7,13 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.clock import now_from
-from coachgraph.crm import CrmStore
+from coachgraph.store.crm import CrmStore
 from nodes.safety import stop_reason
 from nodes.schedule import due_at, sequence_over
 from schemas.campaign import CampaignState
 from schemas.context import Context, context_of
 from schemas.orchestrator import DONE
+from schemas.values import now_from
 
 
 def check_reply(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.crm import CrmStore
-from coachgraph.drafting import CompiledOrchestrator
+from coachgraph.runner.drafting import CompiledOrchestrator
+from coachgraph.store.crm import CrmStore
 from nodes.schedule import effective_plan, next_touch
 from schemas.campaign import CampaignState, PendingTouch
 from schemas.context import Context, context_of

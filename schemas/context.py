@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from coachgraph.settings import Settings, load_settings
+from coachgraph.config.settings import Settings, load_settings
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from coachgraph.emails import is_valid_email, normalize_email
+from schemas.values import is_valid_email, normalize_email
 
 
 def utc_iso(value: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from coachgraph.crm import CrmStore
-from coachgraph.demo import DEMO_NOW, load_demo_crm
+from coachgraph.demo.run import DEMO_NOW, load_demo_crm
+from coachgraph.store.crm import CrmStore
 from schemas.context import Context
 
 
@@ -116,7 +116,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        from coachgraph.db import dispose_engines
+        from coachgraph.store.engine import dispose_engines
 
         dispose_engines()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin2:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from coachgraph.campaigns import status_rows
-from coachgraph.crm import CrmStore
-from coachgraph.demo import load_demo_crm
-from coachgraph.outbox import list_outbox
+from coachgraph.demo.run import load_demo_crm
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import status_rows
+from coachgraph.store.crm import CrmStore
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from schemas.context import Context
 from tests.integration.campaign_helpers import day, start_campaign, thread

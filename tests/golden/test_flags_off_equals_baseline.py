@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph.crm import CrmStore
-from coachgraph.drafting import draft_many
+from coachgraph.runner.drafting import draft_many
+from coachgraph.store.crm import CrmStore
 from graphs.email_orchestrator import build_baseline_orchestrator, build_email_orchestrator
 from schemas.context import Context
 
@@ -63,14 +63,14 @@ def test_graph_shape_matches_snapshot(request: pytest.FixtureRequest) -> None:
 
 @pytest.mark.parametrize("name", ["email_orchestrator", "campaign"])
 def test_readme_shows_the_current_graphs(name: str) -> None:
-    from coachgraph.diagrams import readme_block
+    from coachgraph.cli.diagrams import readme_block
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert readme_block(name) in readme, "README diagram is stale: run make diagrams"
 
 
 def test_campaign_graph_shape_matches_snapshot(request: pytest.FixtureRequest) -> None:
-    from coachgraph.diagrams import render
+    from coachgraph.cli.diagrams import render
 
     snapshot = Path(__file__).parent / "campaign.mmd"
     if request.config.getoption("--update-snapshots"):

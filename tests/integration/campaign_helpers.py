@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from coachgraph.campaigns import (
+from coachgraph.runner.campaigns import (
     campaign_runtime,
     create_campaign,
     decide,
@@ -14,11 +14,11 @@ from coachgraph.campaigns import (
     pending_approvals,
     tick,
 )
-from coachgraph.clock import iso, parse_instant
-from coachgraph.crm import CrmStore
+from coachgraph.store.crm import CrmStore
 from graphs.campaign import CampaignGraph
 from schemas.approval import HumanResponse
 from schemas.context import Context
+from schemas.values import iso, parse_instant
 
 T0 = parse_instant("2026-11-02T09:00:00Z")
 

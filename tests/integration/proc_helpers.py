@@ -30,8 +30,8 @@ from typing import Any, Literal, Self
 
 import pytest
 
-from coachgraph.clock import iso
-from coachgraph.crm import CrmStore, enrollments
+from coachgraph.store.crm import CrmStore, enrollments
+from schemas.values import iso
 
 HOST = "127.0.0.1"
 

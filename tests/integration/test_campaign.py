@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from coachgraph.campaigns import enroll, record_inbound, status_rows
-from coachgraph.crm import CrmStore
-from coachgraph.demo import load_demo_crm
-from coachgraph.errors import NotFoundError, UserError
-from coachgraph.outbox import list_outbox
+from coachgraph.demo.run import load_demo_crm
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import enroll, record_inbound, status_rows
+from coachgraph.store.crm import CrmStore
 from schemas.approval import HumanResponse
 from schemas.context import Context
+from schemas.errors import NotFoundError, UserError
 from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def sent_days(crm: CrmStore, to: str) -> list[int]:
 
 
 def parse(text: str) -> Any:
-    from coachgraph.clock import parse_instant
+    from schemas.values import parse_instant
 
     return parse_instant(text)
 
@@ -202,8 +202,8 @@ def test_an_unsendable_edit_is_refused_and_the_draft_kept(
 def test_approving_after_the_address_changed_or_was_suppressed_sends_nothing(
     waiting: Campaign,
 ) -> None:
-    from coachgraph.crm import contacts, suppression
-    from coachgraph.emails import email_sha256
+    from coachgraph.store.crm import contacts, suppression
+    from schemas.values import email_sha256
 
     crm = CrmStore(waiting.context.db_url)
     old = crm.get_contact("c02")["email"]  # type: ignore[index]
@@ -220,7 +220,7 @@ def test_approving_after_the_address_changed_or_was_suppressed_sends_nothing(
 
 
 def test_an_address_change_alone_also_holds_the_send(waiting: Campaign) -> None:
-    from coachgraph.crm import contacts
+    from coachgraph.store.crm import contacts
 
     crm = CrmStore(waiting.context.db_url)
     with crm.connect(write=True) as conn:
@@ -233,7 +233,7 @@ def test_an_address_change_alone_also_holds_the_send(waiting: Campaign) -> None:
 
 
 def test_sends_in_the_same_second_all_reach_the_history(context: Context) -> None:
-    from coachgraph.campaigns import create_campaign
+    from coachgraph.runner.campaigns import create_campaign
 
     first = start_campaign(context, ["c02"], campaign_id="cmpA")
     crm = CrmStore(context.db_url)
@@ -320,7 +320,7 @@ def test_checkpoints_stay_small_after_a_full_sequence(context: Context) -> None:
 
 
 def test_a_tick_across_processes_runs_every_due_thread_once(context: Context) -> None:
-    from coachgraph.campaigns import tick
+    from coachgraph.runner.campaigns import tick
 
     contacts = ["c01", "c02", "c03", "c04", "c05", "c07", "c08"]
     campaign = start_campaign(context, contacts)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph.crm import CrmStore
+from coachgraph.store.crm import CrmStore
 from tests.integration.conftest import Run, one_line_error
 
 pytestmark = pytest.mark.integration
@@ -265,7 +265,7 @@ def test_history_instants_are_normalised_to_utc(
 
 
 def test_reimporting_history_adds_nothing(cli: Callable[..., Run], demo_db: str) -> None:
-    from coachgraph.demo import demo_data_dir
+    from coachgraph.demo.run import demo_data_dir
 
     run = cli("import", "history", str(demo_data_dir() / "history.csv"), COACHGRAPH_DB=demo_db)
     assert run.code == 0

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from coachgraph.campaigns import status_rows
-from coachgraph.clock import parse_instant
-from coachgraph.crm import CrmStore
-from coachgraph.outbox import list_outbox
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import status_rows
+from coachgraph.store.crm import CrmStore
 from schemas.context import Context
+from schemas.values import parse_instant
 from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
 from tests.integration.fake_openai import FakeOpenAI, HttpError, Reply, Step, by_kind
 

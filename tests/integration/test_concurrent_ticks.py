@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from checkpoints.factory import open_checkpointer, open_store
-from coachgraph.campaigns import create_campaign, enroll, status_rows
-from coachgraph.clock import iso
-from coachgraph.crm import CrmStore
-from coachgraph.demo import load_demo_crm
-from coachgraph.importer import import_file
-from coachgraph.outbox import list_outbox
+from coachgraph.demo.run import load_demo_crm
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import create_campaign, enroll, status_rows
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.importer import import_file
+from schemas.values import iso
 from tests.integration.campaign_helpers import T0, thread
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, HttpError, Reply, Step
 from tests.integration.proc_helpers import cli_env, run_json, start

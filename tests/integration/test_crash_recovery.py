@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from coachgraph.campaigns import status_rows
-from coachgraph.clock import iso
-from coachgraph.crm import CrmStore
-from coachgraph.due_index import get_enrollment
-from coachgraph.outbox import idempotency_key, list_outbox, outbox_row
+from coachgraph.mail.outbox import idempotency_key, list_outbox, outbox_row
+from coachgraph.runner.campaigns import status_rows
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.due_index import get_enrollment
 from schemas.context import Context
+from schemas.values import iso
 from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
 from tests.integration.proc_helpers import (
     ScriptedSmtpServer,

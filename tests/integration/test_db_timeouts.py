@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from checkpoints.database import DbTimeouts
 from checkpoints.factory import open_checkpointer, open_store
-from coachgraph.crm import CrmStore
-from coachgraph.db import dispose_engines, engine_for
-from coachgraph.errors import UserError
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.engine import dispose_engines, engine_for
+from schemas.errors import UserError
 from tests.conftest import PG_ADMIN_URL
 from tests.integration.conftest import Run, one_line_error
 
@@ -74,7 +75,7 @@ def test_the_checkpointer_and_store_give_up_on_a_silent_database(
 ) -> None:
     with (
         pytest.raises(UserError, match="did not answer within 2 s") as info,
-        opener(silent_db, connect_timeout_s=1),
+        opener(silent_db, DbTimeouts(connect_s=1)),
     ):
         pass
     assert "\n" not in str(info.value)
@@ -87,9 +88,9 @@ def test_a_bad_timeout_setting_is_one_line(cli: Callable[..., Run]) -> None:
 
 def test_engines_are_cached_per_url_and_timeouts() -> None:
     url = "postgresql://u@127.0.0.1:1/db"
-    one = engine_for(url, connect_timeout_s=3, statement_timeout_s=1)
-    assert engine_for(url, connect_timeout_s=3, statement_timeout_s=1) is one
-    assert engine_for(url, connect_timeout_s=3, statement_timeout_s=2) is not one
+    one = engine_for(url, DbTimeouts(3, 1))
+    assert engine_for(url, DbTimeouts(3, 1)) is one
+    assert engine_for(url, DbTimeouts(3, 2)) is not one
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def test_the_checkpointer_and_store_name_too_many_connections(
 
 @pytest.mark.postgres
 def test_the_engine_sets_the_statement_timeout(pg_url: str) -> None:
-    with engine_for(pg_url, statement_timeout_s=1).connect() as conn:
+    with engine_for(pg_url, DbTimeouts(statement_s=1)).connect() as conn:
         assert conn.execute(text("SHOW statement_timeout")).scalar() == "1s"
 
 
@@ -137,7 +138,7 @@ def test_the_engine_sets_the_statement_timeout(pg_url: str) -> None:
 def test_the_checkpointer_and_store_set_the_statement_timeout(
     pg_url: str, opener: Callable[..., AbstractContextManager[Any]]
 ) -> None:
-    with opener(pg_url, statement_timeout_s=1.5) as saver_or_store:
+    with opener(pg_url, DbTimeouts(statement_s=1.5)) as saver_or_store:
         row = saver_or_store.conn.execute("SHOW statement_timeout").fetchone()
     assert row == {"statement_timeout": "1500ms"}
 
@@ -145,7 +146,7 @@ def test_the_checkpointer_and_store_set_the_statement_timeout(
 @pytest.mark.postgres
 def test_options_in_the_url_are_kept(pg_url: str) -> None:
     url = f"{pg_url}?options=-c%20application_name%3Dcg_probe"
-    with engine_for(url, statement_timeout_s=1).connect() as conn:
+    with engine_for(url, DbTimeouts(statement_s=1)).connect() as conn:
         names = conn.execute(text("SHOW application_name")).scalar()
         timeout = conn.execute(text("SHOW statement_timeout")).scalar()
     assert (names, timeout) == ("cg_probe", "1s")
@@ -167,7 +168,7 @@ def test_a_cancelled_statement_is_one_line_naming_the_setting(
 def test_a_cancelled_checkpointer_statement_is_one_line(pg_url: str) -> None:
     with (
         pytest.raises(UserError, match=r"cancelled a statement after 0\.2 s"),
-        open_checkpointer(pg_url, statement_timeout_s=0.2) as saver,
+        open_checkpointer(pg_url, DbTimeouts(statement_s=0.2)) as saver,
     ):
         saver.conn.execute("SELECT pg_sleep(5)")  # type: ignore[attr-defined]
 

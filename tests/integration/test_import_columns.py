@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from coachgraph.crm import CONTACT_FLAGS, CrmStore, contacts, suppression
-from coachgraph.emails import email_sha256
-from coachgraph.importer import import_file
+from coachgraph.store.crm import CONTACT_FLAGS, CrmStore, contacts, suppression
+from coachgraph.store.importer import import_file
+from schemas.values import email_sha256
 from tests.integration.conftest import Run, import_text, one_line_error
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph import importer
-from coachgraph.crm import CrmStore
-from coachgraph.errors import UserError
+from coachgraph.store import importer
+from coachgraph.store.crm import CrmStore
+from schemas.errors import UserError
 from tests.integration.conftest import Run, import_text, one_line_error
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.drafting import draft_for
-from coachgraph.llm import _langsmith
+from coachgraph.llm.client import _langsmith
+from coachgraph.runner.drafting import draft_for
 from schemas.context import Context
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, Reply, by_kind
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from coachgraph.drafting import draft_for
-from coachgraph.llm import JsonLLM
-from coachgraph.offline_composer import UNSUBSCRIBE_LINE
+from coachgraph.llm.client import JsonLLM
+from coachgraph.runner.drafting import draft_for
+from nodes.offline_composer import UNSUBSCRIBE_LINE
 from schemas.context import Context
 from schemas.llm import DraftOutput, RolePlanOutput
 from tests.integration.fake_openai import (

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from coachgraph.audit import audit_rows
-from coachgraph.crm import CrmStore
-from coachgraph.demo import demo_data_dir, load_demo_crm
-from coachgraph.offline_composer import UNSUBSCRIBE_LINE
+from coachgraph.demo.run import demo_data_dir, load_demo_crm
+from coachgraph.store.audit import audit_rows
+from coachgraph.store.crm import CrmStore
+from nodes.offline_composer import UNSUBSCRIBE_LINE
 from tests.integration.conftest import Run, one_line_error
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, Reply, by_kind
 

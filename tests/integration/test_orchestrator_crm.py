@@ -10,17 +10,17 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from checkpoints.factory import open_store
-from coachgraph.crm import CrmStore, contacts, suppression
-from coachgraph.demo import DEMO_NOW, load_demo_crm
-from coachgraph.drafting import draft_for, draft_many, orchestrator
-from coachgraph.emails import email_sha256
+from coachgraph.demo.run import DEMO_NOW, load_demo_crm
+from coachgraph.runner.drafting import draft_for, draft_many, orchestrator
+from coachgraph.store.crm import CrmStore, contacts, suppression
 from graphs.email_orchestrator import build_email_orchestrator
 from nodes.memory import remember_touch
 from schemas.context import Context
+from schemas.values import email_sha256
 
 pytestmark = pytest.mark.integration
 
-# Demo contacts, one per block reason (see coachgraph/demo_data/README.md).
+# Demo contacts, one per block reason (see coachgraph/demo/data/README.md).
 BLOCKED = {
     "c03": "do_not_contact",
     "c06": "suppressed",
@@ -144,7 +144,7 @@ def test_unanswered_inbound_gets_a_reply(make_context: Callable[..., Context]) -
 
 
 def test_unknown_contact_is_a_clear_error(make_context: Callable[..., Context]) -> None:
-    from coachgraph.errors import NotFoundError
+    from schemas.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="unknown contact id 'nobody'"):
         draft_for("nobody", make_context())

@@ -14,7 +14,8 @@ from typing import TypeVar
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.sending import (
+from coachgraph.config.settings import Settings
+from coachgraph.mail.transport import (
     OutgoingEmail,
     SendAmbiguous,
     SendRefused,
@@ -23,7 +24,6 @@ from coachgraph.sending import (
     ensure_unsubscribe_line,
     make_transport,
 )
-from coachgraph.settings import Settings
 from tests.integration.smtp_server import BrokenSmtpServer, SmtpServer
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from coachgraph.emails import contact_id_for, email_sha256, is_valid_email, normalize_email
+from schemas.values import contact_id_for, email_sha256, is_valid_email, normalize_email
 
 LUCAS = " Lucas.Moreau@Example.COM "
 LUCAS_NORMAL = "lucas.moreau@example.com"

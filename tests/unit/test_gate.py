@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph.errors import UserError
-from coachgraph.settings import load_settings
+from coachgraph.config.settings import load_settings
 from evals.datasets import SPECS, load_dataset, load_datasets, spec_for
 from evals.gate import decide, noise_margin, parse_flip
 from evals.runner import EvalRun, ExampleResult, PathResult
+from schemas.errors import UserError
 
 
 def path(passed: int, total: int) -> PathResult:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from coachgraph.offline_composer import (
+from nodes.offline_composer import (
     TONES,
     UNSUBSCRIBE_LINE,
     ComposeRequest,
@@ -18,8 +18,8 @@ from coachgraph.offline_composer import (
     finish_body,
     tone_for,
 )
-from coachgraph.textsafety import find_markers
 from nodes.review import review_email
+from nodes.text_rules import find_markers
 
 BASE = ComposeRequest(
     first_name="Lucas",

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.errors import UserError
-from coachgraph.offline_composer import UNSUBSCRIBE_LINE
-from coachgraph.sending import (
+from coachgraph.config.settings import Settings
+from coachgraph.mail.transport import (
     FileTransport,
     OutgoingEmail,
     SendAmbiguous,
@@ -29,8 +28,9 @@ from coachgraph.sending import (
     message_id_for,
     transport_for,
 )
-from coachgraph.settings import Settings
+from nodes.offline_composer import UNSUBSCRIBE_LINE
 from schemas.context import Context
+from schemas.errors import UserError
 
 EMAIL = OutgoingEmail(
     idempotency_key="campaign:c1:contact:k9:touch:1",

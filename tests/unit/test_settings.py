@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph.clock import now_from
-from coachgraph.errors import UserError
-from coachgraph.settings import DEFAULT_DB_URL, Settings, load_settings
+from coachgraph.config.settings import DEFAULT_DB_URL, Settings, load_settings
 from schemas.context import Context
+from schemas.errors import UserError
+from schemas.values import now_from
 
 FLAGS = [
     ("CAMPAIGN_COACH_ENABLED", "campaign_coach_enabled"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checkpoints.threads import campaign_thread_id, parse_thread_id
-from coachgraph.errors import UserError
+from schemas.errors import UserError
 
 
 @pytest.mark.parametrize(

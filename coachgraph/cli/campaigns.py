@@ -8,7 +8,19 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from coachgraph.campaigns import (
+from coachgraph.cli.app import (
+    _context,
+    _crm,
+    _print_json,
+    app,
+    err,
+    json_option,
+    now_option,
+    out,
+    text,
+)
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import (
     campaign_runtime,
     create_campaign,
     decide,
@@ -21,22 +33,10 @@ from coachgraph.campaigns import (
     tick,
     waiting_item,
 )
-from coachgraph.cli import (
-    _context,
-    _crm,
-    _print_json,
-    app,
-    err,
-    json_option,
-    now_option,
-    out,
-    text,
-)
-from coachgraph.clock import iso, now_from
-from coachgraph.errors import UserError
-from coachgraph.outbox import list_outbox
-from coachgraph.suppression import lift
+from coachgraph.store.suppression import lift
 from schemas.approval import HumanResponse
+from schemas.errors import UserError
+from schemas.values import iso, now_from
 
 
 def _now(now: str | None) -> datetime:

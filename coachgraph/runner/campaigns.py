@@ -26,13 +26,11 @@ from langgraph.types import Command
 from checkpoints.factory import open_checkpointer, open_store
 from checkpoints.prune import prune_thread
 from checkpoints.threads import campaign_thread_id
-from coachgraph import due_index
-from coachgraph.clock import iso, now_from
-from coachgraph.crm import OPT_OUT_FLAG, CrmStore, campaigns, enrollments
-from coachgraph.emails import is_valid_email, normalize_email
-from coachgraph.errors import ConfigError, NotFoundError, UserError
-from coachgraph.outbox import outcome_counts, resend, settle, unknown_row
-from coachgraph.sending import OutgoingEmail, make_transport
+from coachgraph.mail.outbox import outcome_counts, resend, settle, unknown_row
+from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.store import due_index
+from coachgraph.store.crm import OPT_OUT_FLAG, CrmStore, campaigns, enrollments
+from coachgraph.store.engine import context_timeouts
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from nodes.approval import unsendable
 from nodes.review import review_email
@@ -41,6 +39,8 @@ from nodes.send import why_not_send
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
+from schemas.errors import ConfigError, NotFoundError, UserError
+from schemas.values import is_valid_email, iso, normalize_email, now_from
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,11 @@ def campaign_runtime(
     """Open the checkpointer and store beside the CRM and compile the campaign graph."""
     crm = CrmStore(context.db_url)
     crm.require_initialised()
-    with open_checkpointer(context.db_url) as saver, open_store(context.db_url) as store:
+    bounds = context_timeouts(context)
+    with (
+        open_checkpointer(context.db_url, bounds) as saver,
+        open_store(context.db_url, bounds) as store,
+    ):
         app = (graph or build_campaign_graph()).compile(checkpointer=saver, store=store)
         yield CampaignRuntime(app=app, saver=saver, crm=crm, context=context)
 

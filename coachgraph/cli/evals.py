@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coachgraph.cli import _print_json, app, err, json_option, out, text
-from coachgraph.errors import UserError
-from coachgraph.settings import Settings, load_settings
+from coachgraph.cli.app import _print_json, app, err, json_option, out, text
+from coachgraph.config.settings import Settings, load_settings
 from evals.datasets import load_datasets
 from evals.gate import EXIT_CODES, parse_flip, run_gate, setting_overrides
 from evals.runner import GATE, EvalRun, run_evals
 from schemas.context import Context
+from schemas.errors import UserError
 
 FAILURES_SHOWN = 8
 """Failures listed per path in the table view; `--json` lists them all."""

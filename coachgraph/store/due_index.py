@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from coachgraph.clock import iso
-from coachgraph.crm import CrmStore, enrollments
+from coachgraph.store.crm import CrmStore, enrollments
+from schemas.values import iso
 
 DEFAULT_LEASE = timedelta(minutes=10)
 

@@ -28,7 +28,7 @@ from tenacity import (
     wait_random,
 )
 
-from coachgraph.settings import Tier
+from coachgraph.config.settings import Tier
 from schemas.context import Context
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from checkpoints.factory import open_store
+from coachgraph.store.engine import context_timeouts
 from graphs.email_orchestrator import OrchestratorGraph, build_email_orchestrator
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
@@ -51,7 +52,7 @@ def orchestrator(
     context: Context, graph: OrchestratorGraph | None = None
 ) -> Iterator[CompiledOrchestrator]:
     """The compiled orchestrator with the store beside the CRM database."""
-    with open_store(context.db_url) as store:
+    with open_store(context.db_url, context_timeouts(context)) as store:
         yield (graph or build_email_orchestrator()).compile(store=store)
 
 

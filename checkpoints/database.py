@@ -1,4 +1,4 @@
-"""Database URLs and engines: SQLite by default, Postgres by URL, one schema for both."""
+"""Database URLs and connection bounds, shared by the CRM engine and the graph persistence."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from coachgraph.errors import UserError
-from coachgraph.settings import load_settings
+from schemas.errors import UserError
 
 
 def sqlalchemy_url(db_url: str) -> str:
@@ -50,21 +48,13 @@ def redact_url(db_url: str) -> str:
         return db_url.split("@")[-1]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
 @dataclass(frozen=True)
 class DbTimeouts:
     """How long Postgres may take to accept a connection and to run one statement."""
 
-    connect_s: float
+    connect_s: float = 10.0
     """Seconds to wait for a connection (`COACHGRAPH_DB_CONNECT_TIMEOUT_S`)."""
-    statement_s: float
+    statement_s: float = 60.0
     """Seconds a statement may run before the server cancels it."""
 
     @property
@@ -81,15 +71,6 @@ class DbTimeouts:
         return self.connect_whole_s + self.statement_s
 
 
-def db_timeouts(connect_s: float | None = None, statement_s: float | None = None) -> DbTimeouts:
-    """The given timeouts; any not given comes from the validated settings."""
-    if connect_s is None or statement_s is None:
-        settings = load_settings()
-        connect_s = settings.db_connect_timeout_s if connect_s is None else connect_s
-        statement_s = settings.db_statement_timeout_s if statement_s is None else statement_s
-    return DbTimeouts(connect_s, statement_s)
-
-
 def pg_connect_params(timeouts: DbTimeouts, options: str | None = None) -> dict[str, Any]:
     """Connection parameters bounding the connect and every statement, keeping given `options`."""
     bound = f"-c statement_timeout={max(1, round(timeouts.statement_s * 1000))}"
@@ -100,54 +81,13 @@ def pg_connect_params(timeouts: DbTimeouts, options: str | None = None) -> dict[
     }
 
 
-def dispose_engines() -> None:
-    """Close every pooled connection, e.g. before a SQLite file is deleted and recreated."""
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
-
-
-_engines: dict[tuple[str, DbTimeouts | None], Engine] = {}
-
-
-def engine_for(
-    db_url: str, *, connect_timeout_s: float | None = None, statement_timeout_s: float | None = None
-) -> Engine:
-    """One pooled engine per URL and timeouts, kept for the life of the process.
-
-    Args:
-        db_url: A `COACHGRAPH_DB` value.
-        connect_timeout_s: Postgres connect timeout; None reads the settings.
-        statement_timeout_s: Postgres statement timeout; None reads the settings.
-    """
-    timeouts = db_timeouts(connect_timeout_s, statement_timeout_s) if is_postgres(db_url) else None
-    key = (db_url, timeouts)
-    if key not in _engines:
-        _engines[key] = _new_engine(db_url, timeouts)
-    return _engines[key]
-
-
-def _new_engine(db_url: str, timeouts: DbTimeouts | None) -> Engine:
-    """A pooled engine: SQLite with WAL and a busy timeout, Postgres with `timeouts`."""
-    url = sqlalchemy_url(db_url)
-    if timeouts is None:
-        engine = create_engine(url, connect_args={"timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    given = make_url(url).query.get("options")
-    params = pg_connect_params(timeouts, given if isinstance(given, str) else None)
-    return create_engine(url, pool_pre_ping=True, pool_timeout=timeouts.pool_s, connect_args=params)
-
-
-def describe_unavailable(
-    db_url: str, exc: BaseException, timeouts: DbTimeouts | None = None
-) -> str | None:
+def describe_unavailable(db_url: str, exc: BaseException, timeouts: DbTimeouts) -> str | None:
     """One line for a Postgres that did not answer, refused, or cancelled a statement.
 
     Args:
         db_url: The database the error came from; named with its password masked.
         exc: A SQLAlchemy error (its driver error is looked at) or a psycopg error.
-        timeouts: The timeouts in force; None reads the settings.
+        timeouts: The timeouts in force.
 
     Returns:
         The message, or None when the error is none of these.
@@ -155,7 +95,7 @@ def describe_unavailable(
     if not is_postgres(db_url):
         return None
     where = redact_url(db_url)
-    t = timeouts or db_timeouts()
+    t = timeouts
     if isinstance(exc, PoolTimeoutError):
         return (
             f"database {where}: no pooled connection came free within {t.pool_s:g} s; "

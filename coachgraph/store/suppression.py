@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from coachgraph.audit import write_audit
-from coachgraph.crm import CONTACT_FLAGS, OPT_OUT_FLAG, CrmStore, contacts, suppression
-from coachgraph.emails import (
+from coachgraph.store.audit import write_audit
+from coachgraph.store.crm import CONTACT_FLAGS, OPT_OUT_FLAG, CrmStore, contacts, suppression
+from schemas.errors import UserError
+from schemas.values import (
     email_sha256,
     is_valid_email,
     normalize_email,
     suppression_hashes,
     without_tag,
 )
-from coachgraph.errors import UserError
 
 MIN_LIFT_REASON = 10
 """Characters a lift's reason needs at least: it is the record of why a block was removed."""

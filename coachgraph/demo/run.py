@@ -12,15 +12,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from checkpoints.database import sqlite_path
 from checkpoints.factory import setup_graph_tables
-from coachgraph.crm import CrmStore
-from coachgraph.db import dispose_engines, sqlite_path
-from coachgraph.demo_campaign import run_campaign_demo
-from coachgraph.drafting import draft_many
-from coachgraph.errors import UserError
-from coachgraph.importer import DEMO_FILES, import_file
-from coachgraph.settings import Settings
+from coachgraph.config.settings import Settings
+from coachgraph.demo.campaign import run_campaign_demo
+from coachgraph.runner.drafting import draft_many
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.engine import dispose_engines
+from coachgraph.store.importer import DEMO_FILES, import_file
 from schemas.context import Context
+from schemas.errors import UserError
 
 DEMO_NOW = "2026-11-02T09:00:00+00:00"
 MARKER = ".coachgraph-demo"
@@ -29,7 +30,7 @@ MARKER = ".coachgraph-demo"
 
 def demo_data_dir() -> Path:
     """The packaged demo CRM files."""
-    return Path(str(resources.files("coachgraph") / "demo_data"))
+    return Path(str(resources.files("coachgraph.demo") / "data"))
 
 
 def prepare_workdir(workdir: Path) -> None:

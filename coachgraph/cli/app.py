@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from coachgraph.clock import iso, parse_instant
-from coachgraph.crm import CrmStore
-from coachgraph.drafting import draft_for
-from coachgraph.errors import UserError
-from coachgraph.importer import import_file
-from coachgraph.settings import load_settings
-from coachgraph.suppression import blocking_flags, contacts_with_blocks
+from coachgraph.config.settings import load_settings
+from coachgraph.runner.drafting import draft_for
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.importer import import_file
+from coachgraph.store.suppression import blocking_flags, contacts_with_blocks
 from schemas.context import Context
+from schemas.errors import UserError
+from schemas.values import iso, parse_instant
 
 out = Console(emoji=False)
 text = Console(markup=False, highlight=False, emoji=False)
@@ -76,10 +76,11 @@ def app(verbose: bool) -> None:
 def init() -> None:
     """Create or migrate the database at COACHGRAPH_DB (idempotent)."""
     from checkpoints.factory import setup_graph_tables
+    from coachgraph.store.engine import db_timeouts
 
     settings = load_settings()
     version = CrmStore(settings.db_url).init()
-    setup_graph_tables(settings.db_url)
+    setup_graph_tables(settings.db_url, db_timeouts())
     out.print(f"database ready (schema version {version})")
 
 
@@ -198,7 +199,7 @@ def draft(contact_id: str, as_json: bool, now: str | None) -> None:
 @json_option
 def demo(directory: Path, as_json: bool) -> None:
     """The main job offline: a fresh demo CRM, one draft per contact, a summary."""
-    from coachgraph.demo import run_demo
+    from coachgraph.demo.run import run_demo
 
     results = run_demo(directory, load_settings(), err if as_json else out)
     if as_json:
@@ -223,8 +224,3 @@ def main() -> None:
     except UserError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         sys.exit(1)
-
-
-# The campaign, eval and gate commands register themselves on `app`.
-import coachgraph.cli_campaigns  # noqa: E402
-import coachgraph.cli_evals  # noqa: E402, F401

@@ -16,11 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, func, select
 
-from coachgraph.audit import write_audit
-from coachgraph.clock import iso, parse_instant
-from coachgraph.crm import CrmStore, outbox, utcnow_iso
-from coachgraph.errors import NotFoundError, UserError
-from coachgraph.sending import (
+from coachgraph.mail.transport import (
     OutgoingEmail,
     SendAmbiguous,
     SendRefused,
@@ -28,6 +24,10 @@ from coachgraph.sending import (
     build_message,
     message_id_for,
 )
+from coachgraph.store.audit import write_audit
+from coachgraph.store.crm import CrmStore, outbox, utcnow_iso
+from schemas.errors import NotFoundError, UserError
+from schemas.values import iso, parse_instant
 
 Outcome = Literal["sent", "unknown"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table
 
-from coachgraph.crm import (
+from coachgraph.store.crm import (
     CONTACT_FLAGS,
     CrmStore,
     companies,
@@ -25,8 +25,6 @@ from coachgraph.crm import (
     suppression,
     utcnow_iso,
 )
-from coachgraph.emails import contact_id_for, email_sha256
-from coachgraph.errors import UserError
 from schemas.crm import (
     CompanyRow,
     ContactRow,
@@ -35,6 +33,8 @@ from schemas.crm import (
     RetentionRow,
     SuppressionRow,
 )
+from schemas.errors import UserError
+from schemas.values import contact_id_for, email_sha256
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader

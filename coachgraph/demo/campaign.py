@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from coachgraph.campaigns import (
+from coachgraph.mail.outbox import list_outbox
+from coachgraph.runner.campaigns import (
     CampaignRuntime,
     campaign_runtime,
     create_campaign,
@@ -22,11 +23,10 @@ from coachgraph.campaigns import (
     status_rows,
     tick,
 )
-from coachgraph.clock import iso, now_from, parse_instant
-from coachgraph.crm import CrmStore
-from coachgraph.outbox import list_outbox
+from coachgraph.store.crm import CrmStore
 from schemas.approval import HumanResponse
 from schemas.context import Context
+from schemas.values import iso, now_from, parse_instant
 
 DEMO_DAYS = 33
 """Long enough for the default cadence (days 0, 4, 11, 18, 25, 32) to finish."""

@@ -1,6 +1,6 @@
 """Sending one approved email: build the message and hand it to a transport.
 
-Whether to send at all is the outbox's decision (`coachgraph.outbox`); this module only
+Whether to send at all is the outbox's decision (`coachgraph.mail.outbox`); this module only
 sends, and says precisely how a failure ended: `SendRefused` means the message was
 definitely not accepted (sending it again cannot duplicate it), `SendAmbiguous` means it
 may have been (a person must reconcile before anything is sent again).
@@ -30,9 +30,9 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
-from coachgraph.errors import ConfigError
-from coachgraph.offline_composer import UNSUBSCRIBE_LINE
-from coachgraph.textsafety import has_opt_out_line
+from nodes.offline_composer import UNSUBSCRIBE_LINE
+from nodes.text_rules import has_opt_out_line
+from schemas.errors import ConfigError
 
 MESSAGE_ID_HEX_CHARS = 32
 """Hex characters of SHA-256(idempotency key) in a Message-ID's left part (128 bits)."""

@@ -28,10 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from coachgraph.db import engine_for, redact_url, sqlite_path
-from coachgraph.emails import email_sha256, suppression_hashes
-from coachgraph.errors import UserError
+from checkpoints.database import DbTimeouts, redact_url, sqlite_path
+from coachgraph.store.engine import db_timeouts, engine_for
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
+from schemas.errors import UserError
+from schemas.values import email_sha256, suppression_hashes
 
 SCHEMA_VERSION = 2
 MAX_FACTS = 8
@@ -193,9 +194,13 @@ def utcnow_iso() -> str:
 class CrmStore:
     """Reads and writes the CRM tables through one SQLAlchemy engine."""
 
-    def __init__(self, db_url: str, engine: Engine | None = None) -> None:
+    def __init__(
+        self, db_url: str, engine: Engine | None = None, timeouts: DbTimeouts | None = None
+    ) -> None:
         self.db_url = db_url
-        self.engine = engine or engine_for(db_url)
+        self.timeouts = timeouts or db_timeouts()
+        """Postgres connect and statement bounds (the settings' unless given)."""
+        self.engine = engine or engine_for(db_url, self.timeouts)
 
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[Connection]:
@@ -209,9 +214,9 @@ class CrmStore:
             raise UserError(self._describe(exc)) from None
 
     def _describe(self, exc: SQLAlchemyError) -> str:
-        from coachgraph.db import describe_unavailable
+        from checkpoints.database import describe_unavailable
 
-        if (unavailable := describe_unavailable(self.db_url, exc)) is not None:
+        if (unavailable := describe_unavailable(self.db_url, exc, self.timeouts)) is not None:
             return unavailable
         text = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         where = redact_url(self.db_url)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coachgraph.textsafety import why_unquotable
+from nodes.text_rules import why_unquotable
 
 TONES = ("warm", "direct", "formal", "casual", "consultative")
 

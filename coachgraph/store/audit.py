@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from coachgraph.crm import CrmStore, audit_log
+from coachgraph.store.crm import CrmStore, audit_log
 
 AUDIT_TYPES = (
     "delegation",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from coachgraph.errors import UserError
+from schemas.errors import UserError
 
 Tier = Literal["fast", "standard", "strong"]
 

@@ -1,0 +1,1 @@
+"""Configuration: validated settings from the environment."""

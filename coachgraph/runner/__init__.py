@@ -1,0 +1,1 @@
+"""Runners: compile the graphs with their persistence and run them (ticks, decisions, drafts)."""

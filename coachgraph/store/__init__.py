@@ -1,0 +1,1 @@
+"""The CRM store: engines, tables, imports, the due index, suppression and the audit log."""
