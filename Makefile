@@ -20,10 +20,11 @@ test: $(BIN)/.installed  ## unit, integration (real SQLite/Postgres/HTTP peers o
 test-unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed  ## ruff, format, mypy --strict, and the layer contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 diagrams: $(BIN)/.installed  ## regenerate the mermaid snapshots and the README's diagrams from code
 	$(BIN)/pytest -q tests/golden --update-snapshots

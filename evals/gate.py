@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from coachgraph.config.settings import Settings, load_settings
+from coachgraph.config.settings import load_settings
 from evals.datasets import Dataset
 from evals.runner import GATE, EvalRun, PathResult, run_evals
 from graphs.email_orchestrator import OrchestratorGraph
@@ -56,7 +56,7 @@ class PathVerdict:
     candidate_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parse_flip(spec: str, settings: Settings) -> FlagFlip:
+def parse_flip(spec: str, settings: Context) -> FlagFlip:
     """`NAME` (a boolean flag, off → on) or `NAME=VALUE` (current value → VALUE)."""
     name, _, value = spec.partition("=")
     name = name.strip().upper()
@@ -187,8 +187,8 @@ def report(
 
 
 def field_for(env_name: str) -> str:
-    """The Settings field an environment name (`ORCHESTRATOR_ROLE_PLAN`) sets."""
-    for name, info in Settings.model_fields.items():
+    """The Context field an environment name (`ORCHESTRATOR_ROLE_PLAN`) sets."""
+    for name, info in Context.model_fields.items():
         alias = info.validation_alias
         names = {alias} if isinstance(alias, str) else set(getattr(alias, "choices", ()))
         if env_name in names:
@@ -197,13 +197,7 @@ def field_for(env_name: str) -> str:
     raise UserError(f"unknown setting {env_name!r}: gate a flag such as {known}")
 
 
-_CONTEXT_FIELDS = {"default_offer": "offer"}
-
-
 def _with(context: Context, field_name: str, value: Any) -> Context:
-    name = _CONTEXT_FIELDS.get(field_name, field_name)
-    if not hasattr(context, name):
+    if field_name not in Context.model_fields:
         raise UserError(f"{field_name} does not change a graph run, so a gate cannot compare it")
-    if field_name == "now" and isinstance(value, datetime):
-        value = value.isoformat()
-    return replace(context, **{name: value})
+    return context.replace(**{field_name: value})

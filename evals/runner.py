@@ -10,13 +10,14 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langsmith import Client, evaluate, tracing_context
 from langsmith.schemas import Example
 
+from coachgraph.runner.door import ensure_door
 from coachgraph.runner.drafting import orchestrator
 from evals.datasets import ID_NAMESPACE, Dataset, DatasetSpec
 from evals.evaluators import BY_KIND, Evaluator
@@ -153,7 +154,7 @@ def _scenario_runner(
         return
     with tempfile.TemporaryDirectory(prefix="coachgraph-eval-") as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'eval.db'}"
-        run_context = replace(context, db_url=db_url, now=EVAL_NOW)
+        run_context = ensure_door(context.replace(db_url=db_url, now=EVAL_NOW))
         contacts = load_scenarios(db_url, needing)
         with orchestrator(run_context, graph) as app:
             yield Runner(app=app, context=run_context, contacts=contacts)

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coachgraph.runner.drafting import CompiledOrchestrator
 from evals.datasets import Kind
 from nodes.coach import plan_sequence
 from nodes.coach_rules import coerce_coach_plan
 from nodes.review import review_email
 from nodes.roles import repair_role_plan
+from nodes.touch import CompiledOrchestrator
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput
 from schemas.values import normalize_email

@@ -7,13 +7,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from coachgraph.llm.client import make_llm
-from coachgraph.store.crm import CrmStore
-from graphs.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
 from nodes.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
+from nodes.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
 from schemas.campaign import CampaignState, PlanRecord
 from schemas.coach import CoachPlanOutput
 from schemas.context import Context, context_of
+from schemas.crm import MAX_FACTS
 from schemas.provenance import Provenance, provenance
 
 
@@ -28,7 +27,7 @@ def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
 
 def plan_sequence(brief: dict[str, Any], context: Context) -> tuple[PlanRecord, Provenance]:
     """One coach call for a whole sequence: its plan within bounds, or the default plan."""
-    result = make_llm("standard", context).complete(
+    result = context.door.model("standard").complete(
         system=COACH_PLAN_SYSTEM,
         user=COACH_PLAN_USER.format(data=json.dumps(brief, ensure_ascii=False)),
         schema=CoachPlanOutput,
@@ -53,14 +52,14 @@ def plan_sequence(brief: dict[str, Any], context: Context) -> tuple[PlanRecord, 
 
 
 def _brief(state: CampaignState, context: Context) -> dict[str, Any]:
-    crm = CrmStore(context.db_url)
-    contact: dict[str, Any] = dict(crm.get_contact(state["contact_id"]) or {})
-    company: dict[str, Any] = dict(crm.get_company(contact.get("company_domain")) or {})
-    campaign = crm.get_campaign(state["campaign_id"]) or {}
+    door = context.door
+    contact: dict[str, Any] = dict(door.contact(state["contact_id"]) or {})
+    company: dict[str, Any] = dict(door.company(contact.get("company_domain")) or {})
+    campaign = door.campaign(state["campaign_id"]) or {}
     return {
         "offer": campaign.get("offer"),
         "contact_title": contact.get("title"),
         "company": company.get("name"),
         "industry": company.get("industry"),
-        "facts": [f["fact"] for f in crm.top_facts(contact.get("company_domain"))],
+        "facts": [f["fact"] for f in door.top_facts(contact.get("company_domain"), MAX_FACTS)],
     }

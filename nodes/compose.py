@@ -10,8 +10,6 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from coachgraph.llm.client import LLMResult, make_llm
-from graphs.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
 from nodes.offline_composer import (
     ComposeRequest,
     compose_email,
@@ -19,9 +17,10 @@ from nodes.offline_composer import (
     finish_body,
     tone_for,
 )
+from nodes.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
 from nodes.research import select_facts
 from schemas.context import Context, context_of
-from schemas.llm import DraftOutput
+from schemas.llm import DraftOutput, LLMResult
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import Provenance, provenance
 from schemas.worker import WorkerInput, WorkerKind, WorkerOutput, WorkerState
@@ -43,11 +42,15 @@ def write_reply(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]
 def _write(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
     request = ComposeRequest(**state["request"])
     system, user = PROMPTS[kind]
-    result = make_llm("standard", context_of(runtime)).complete(
-        system=system,
-        user=user.format(data=json.dumps(state["request"], ensure_ascii=False, indent=1)),
-        schema=DraftOutput,
-        purpose=f"draft:{kind}",
+    result = (
+        context_of(runtime)
+        .door.model("standard")
+        .complete(
+            system=system,
+            user=user.format(data=json.dumps(state["request"], ensure_ascii=False, indent=1)),
+            schema=DraftOutput,
+            purpose=f"draft:{kind}",
+        )
     )
     calls = [result.call.as_dict()] if result.call else []
     if result.value and result.value.subject.strip() and result.value.body.strip():

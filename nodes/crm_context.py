@@ -6,23 +6,23 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from coachgraph.store.crm import MAX_FACTS, CrmStore
 from schemas.context import Context, context_of
+from schemas.crm import MAX_FACTS
 from schemas.errors import NotFoundError
 from schemas.orchestrator import OrchestratorState
 
 
 def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Load the contact, their company and its top facts by confidence."""
-    crm = CrmStore(context_of(runtime).db_url)
-    contact = crm.get_contact(state["contact_id"])
+    door = context_of(runtime).door
+    contact = door.contact(state["contact_id"])
     if contact is None:
         raise NotFoundError(f"unknown contact id {state['contact_id']!r}")
-    company = crm.get_company(contact["company_domain"])
+    company = door.company(contact["company_domain"])
     return {
         "contact": contact,
         "company": company,
-        "facts": crm.top_facts(contact["company_domain"], MAX_FACTS),
+        "facts": door.top_facts(contact["company_domain"], MAX_FACTS),
         "blocked_reason": None,
         "draft": None,
         "graph_meta": {"review_passed": None, "review_notes": [], "role_plan": []},
@@ -32,5 +32,5 @@ def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, An
 
 def load_history(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Load the latest messages exchanged with the contact."""
-    crm = CrmStore(context_of(runtime).db_url)
-    return {"history": crm.history(state["contact_id"]), "path": ["load_history"]}
+    history = context_of(runtime).door.history(state["contact_id"])
+    return {"history": history, "path": ["load_history"]}

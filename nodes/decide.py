@@ -11,7 +11,6 @@ from nodes.roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_EVENTS
 from schemas.orchestrator import DONE, OrchestratorState
-from schemas.values import now_from
 
 RECENT_OUTBOUND = timedelta(days=3)
 
@@ -27,7 +26,7 @@ def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
         action = "reply"
     elif last and "touch" not in state:
         sent = datetime.fromisoformat(last["at"].replace("Z", "+00:00"))
-        if now_from(context_of(runtime).now) - sent < RECENT_OUTBOUND:
+        if context_of(runtime).door.now() - sent < RECENT_OUTBOUND:
             action = "skip"
             skip_reason = f"last email went out at {last['at']}, under 3 days ago"
     return {

@@ -29,11 +29,13 @@ def recall_memory(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
 
 
 def remember_touch(
-    store: BaseStore, contact_id: str, *, subject: str, facts_used: list[str]
+    store: BaseStore, contact_id: str, *, key: str, subject: str, facts_used: list[str]
 ) -> dict[str, Any]:
-    """Record a sent touch's subject and facts in the contact's memory."""
+    """Record a sent touch's subject and facts in the contact's memory, once per `key`."""
     namespace = memory_namespace(contact_id)
     item = store.get(namespace, "touches")
+    if store.get(namespace, f"sent:{key}") is not None:  # a re-run send: already remembered
+        return dict(EMPTY_MEMORY) | (item.value if item else {})
     memory = dict(EMPTY_MEMORY) | (item.value if item else {})
     memory = {
         "facts_used": [
@@ -44,4 +46,5 @@ def remember_touch(
         "touches": memory["touches"] + 1,
     }
     store.put(namespace, "touches", memory)
+    store.put(namespace, f"sent:{key}", {"subject": subject})
     return memory

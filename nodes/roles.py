@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.llm.client import make_llm
-from graphs.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
+from nodes.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
 from schemas.context import Context, context_of
 from schemas.llm import RolePlanOutput
 from schemas.orchestrator import OrchestratorState, Role
@@ -67,7 +66,7 @@ def default_role_plan_provenance(reason: str) -> Provenance:
 
 def plan_roles(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the leader for an ordered role plan; repair it or fail open to the default."""
-    llm = make_llm("standard", context_of(runtime))
+    llm = context_of(runtime).door.model("standard")
     result = llm.complete(
         system=ROLE_PLAN_SYSTEM,
         user=ROLE_PLAN_USER.format(task=json.dumps(_task_summary(state))),

@@ -6,42 +6,43 @@ from typing import Any, Literal, cast
 
 from langgraph.runtime import Runtime
 
-from coachgraph.store.crm import OPT_OUT_FLAG, CrmStore
 from schemas.context import Context, context_of
-from schemas.crm import ContactRecord
+from schemas.crm import OPT_OUT_FLAG
+from schemas.door import Standing
 from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState
 from schemas.provenance import provenance
 
 FLAG_REASONS: tuple[ContactFlag, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
 
 
-def block_reason(crm: CrmStore, contact: ContactRecord) -> tuple[BlockReason, str] | None:
-    """The first reason a contact must not be emailed, with detail, or None."""
-    if why := crm.suppression_reason(contact["email"]):
+def block_reason(standing: Standing) -> tuple[BlockReason, str] | None:
+    """The first reason a (loaded) contact must not be emailed, with detail, or None."""
+    contact = standing.contact
+    if contact is None:
+        raise ValueError("block_reason needs a loaded contact")
+    if why := standing.suppression:
         # An entry an opt-out event wrote blocks with that event's own reason.
         kind = cast(BlockReason, OPT_OUT_FLAG.get(why, "suppressed"))
         return kind, f"address is on the suppression list ({why})"
     for flag in FLAG_REASONS:
         if contact[flag]:
             return flag, f"contact is flagged {flag}"
-    if why := crm.retention_reason(contact["company_domain"]):
+    if why := standing.retention:
         return "retention_hold", f"company is held by the retention team: {why}"
     return None
 
 
-def stop_reason(crm: CrmStore, contact_id: str) -> str | None:
+def stop_reason(standing: Standing) -> str | None:
     """Why a campaign thread must stop for this contact now (gone, or blocked), or None."""
-    contact = crm.get_contact(contact_id)
-    if contact is None:
+    if standing.contact is None:
         return "contact no longer in the CRM"
-    found = block_reason(crm, contact)
+    found = block_reason(standing)
     return found[0] if found else None
 
 
 def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Block suppressed, flagged or retention-held contacts; pass everyone else."""
-    crm = CrmStore(context_of(runtime).db_url)
-    found = block_reason(crm, state["contact"])
+    found = block_reason(context_of(runtime).door.block_reasons(state["contact"]))
     update: dict[str, Any] = {"path": ["safety_gate"]}
     if found is None:
         return update

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from nodes.coach_rules import default_plan_values
 from schemas.campaign import CampaignState, PlanRecord, TouchRecord
 from schemas.context import Context, context_of
-from schemas.values import now_from, parse_instant
+from schemas.values import iso, parse_instant
 
 
 def effective_plan(state: CampaignState) -> PlanRecord:
@@ -52,7 +52,7 @@ def schedule_next(state: CampaignState, runtime: Runtime[Context]) -> dict[str, 
     touches = list(state.get("touches", []))
     pending = state.get("pending")
     if pending is not None and (state.get("decision") or {}).get("type") == "ignore":
-        at = now_from(context_of(runtime).now).isoformat(timespec="seconds")
+        at = iso(context_of(runtime).door.now())
         touches.append(
             TouchRecord(
                 touch=pending["touch"], outcome="skipped", at=at, message_id=None, edited=False

@@ -5,69 +5,71 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 
 from checkpoints.threads import campaign_thread_id
-from coachgraph.mail.outbox import deliver, idempotency_key
-from coachgraph.mail.transport import OutgoingEmail, message_id_for, transport_for
-from coachgraph.store.crm import CrmStore
 from nodes.memory import remember_touch
 from nodes.safety import stop_reason
 from schemas.campaign import CampaignState, PendingTouch, TouchRecord
 from schemas.context import Context, context_of
+from schemas.door import Delivery, Door, Send, Standing
 from schemas.orchestrator import DONE
-from schemas.values import iso, normalize_email, now_from
+from schemas.values import iso, normalize_email
 
 
 def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Send the approved draft exactly once, unless the contact stopped meanwhile."""
-    context = context_of(runtime)
-    crm = CrmStore(context.db_url)
+    door = context_of(runtime).door
     pending = _pending(state)
-    if reason := why_not_send(crm, state["contact_id"], pending["to"]):
+    standing = door.standing(state["contact_id"], pending["to"])
+    if reason := why_not_send(standing, pending["to"]):
         return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
-    thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
-    email = _email(crm, state, pending, thread_id, now_from(context.now))
-    delivery = deliver(crm, transport_for(context), email, thread_id, pending["touch"])
-    at = iso(delivery.at)  # an earlier crashed attempt's time: the next gap counts from it
-    message_id = message_id_for(email.idempotency_key, email.sender_email)
-    crm.add_messages(
-        [
-            {
-                "contact_id": state["contact_id"],
-                "direction": "out",
-                "subject": email.subject,
-                "body": email.body,
-                "at": at,
-                "thread_id": thread_id,
-                "message_id": message_id,
-            }
-        ]
+    send = Send(
+        thread_id=campaign_thread_id(state["campaign_id"], state["contact_id"]),
+        touch=pending["touch"],
+        campaign_id=state["campaign_id"],
+        to=pending["to"],
+        subject=pending["subject"],
+        body=pending["body"],
     )
-    if runtime.store is not None:
-        remember_touch(
-            runtime.store,
-            state["contact_id"],
-            subject=email.subject,
-            facts_used=pending["facts_used"],
-        )
+    delivery = door.deliver(send)
+    record_touch(door, runtime.store, send, delivery, state["contact_id"], pending["facts_used"])
     record = TouchRecord(
         touch=pending["touch"],
         outcome=delivery.outcome,
-        at=at,
-        message_id=message_id,
+        at=iso(delivery.at),  # an earlier crashed attempt's time: the next gap counts from it
+        message_id=delivery.message_id,
         edited=pending["edited"],
     )
     return {"touches": [*state.get("touches", []), record], "pending": None}
 
 
-def why_not_send(crm: CrmStore, contact_id: str, to: str) -> str | None:
-    """Last check before sending: the contact may still be emailed, at this very address."""
-    if reason := stop_reason(crm, contact_id):
+def record_touch(
+    door: Door,
+    store: BaseStore | None,
+    send: Send,
+    delivery: Delivery,
+    contact_id: str,
+    facts_used: list[str],
+) -> None:
+    """Add a delivered touch to the contact's history and memory; once per touch."""
+    door.record_sent(send, delivery, contact_id)
+    if store is not None:
+        remember_touch(
+            store, contact_id, key=delivery.message_id, subject=send.subject, facts_used=facts_used
+        )
+
+
+def why_not_send(standing: Standing, to: str) -> str | None:
+    """Last check before sending: the contact may still be emailed, at this very address.
+
+    `standing` is the contact's, read with `to` as its address to check.
+    """
+    if reason := stop_reason(standing):
         return reason
-    if crm.suppression_reason(to):
+    if standing.address_suppression:
         return "suppressed"
-    contact = crm.get_contact(contact_id)
-    if contact is None or normalize_email(to) != contact["email"]:
+    if standing.contact is None or normalize_email(to) != standing.contact["email"]:
         return "address_changed"
     return None
 
@@ -75,16 +77,6 @@ def why_not_send(crm: CrmStore, contact_id: str, to: str) -> str | None:
 def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
     """A thread stopped at the last moment ends here; otherwise schedule what comes next."""
     return DONE if state["status"] == "stopped" else "schedule_next"
-
-
-def _email(
-    crm: CrmStore, state: CampaignState, pending: PendingTouch, thread_id: str, now: Any
-) -> OutgoingEmail:
-    campaign = crm.get_campaign(state["campaign_id"])
-    if campaign is None:
-        raise RuntimeError(f"campaign {state['campaign_id']!r} no longer exists; nothing sent")
-    key = idempotency_key(thread_id, pending["touch"])
-    return OutgoingEmail.from_campaign(campaign, key, pending, now)
 
 
 def _pending(state: CampaignState) -> PendingTouch:

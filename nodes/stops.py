@@ -7,19 +7,16 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from coachgraph.store.crm import CrmStore
 from nodes.safety import stop_reason
 from nodes.schedule import due_at, sequence_over
 from schemas.campaign import CampaignState
 from schemas.context import Context, context_of
 from schemas.orchestrator import DONE
-from schemas.values import now_from
 
 
 def check_reply(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Stop the thread when the contact may no longer be emailed or the sequence is over."""
-    crm = CrmStore(context_of(runtime).db_url)
-    if reason := stop_reason(crm, state["contact_id"]):
+    if reason := stop_reason(context_of(runtime).door.standing(state["contact_id"])):
         return {"status": "stopped", "stop_reason": reason}
     if sequence_over(state):
         return {"status": "completed", "stop_reason": "all planned touches done"}
@@ -32,7 +29,7 @@ def route_after_check(
     """Compose only for a live thread whose next touch is due; otherwise wait (END)."""
     if state["status"] != "active":
         return DONE
-    return "compose_touch" if is_due(state, now_from(context_of(runtime).now)) else DONE
+    return "compose_touch" if is_due(state, context_of(runtime).door.now()) else DONE
 
 
 def is_due(state: CampaignState, now: datetime) -> bool:

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from coachgraph.runner.drafting import CompiledOrchestrator
-from coachgraph.store.crm import CrmStore
 from nodes.schedule import effective_plan, next_touch
 from schemas.campaign import CampaignState, PendingTouch
 from schemas.context import Context, context_of
-from schemas.orchestrator import DONE, OrchestratorInput
+from schemas.orchestrator import DONE, OrchestratorInput, OrchestratorOutput, OrchestratorState
+
+CompiledOrchestrator = CompiledStateGraph[
+    OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
+]
+"""The email orchestrator as the campaign delegates to it."""
 
 
 def delegate_touch(orchestrator: CompiledOrchestrator) -> Callable[..., dict[str, Any]]:
@@ -21,8 +25,8 @@ def delegate_touch(orchestrator: CompiledOrchestrator) -> Callable[..., dict[str
     def compose_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Draft the next touch with the plan's angle and tone (and any feedback)."""
         context = context_of(runtime)
-        crm = CrmStore(context.db_url)
-        campaign = crm.get_campaign(state["campaign_id"]) or {}
+        door = context.door
+        campaign = door.campaign(state["campaign_id"]) or {}
         plan = effective_plan(state)
         pending = state.get("pending")
         job = OrchestratorInput(
@@ -39,7 +43,7 @@ def delegate_touch(orchestrator: CompiledOrchestrator) -> Callable[..., dict[str
         if result["action"] == "blocked":
             return {"status": "stopped", "stop_reason": result["blocked_reason"], "pending": None}
         meta, draft = result["graph_meta"], result["draft"]
-        contact = crm.get_contact(state["contact_id"]) or {"email": ""}
+        contact = door.contact(state["contact_id"]) or {"email": ""}
         return {
             "status": "awaiting_approval",
             "pending": PendingTouch(

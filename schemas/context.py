@@ -1,119 +1,189 @@
-"""Per-run context (`context_schema`): flags and settings, defaulting from the environment."""
+"""The run context: every setting, read from the environment, and overridable per run.
+
+One class serves both jobs (SPEC §3): `Context()` reads the environment and `.env`; a run
+may pass some fields (a dict from LangGraph Studio, say) and every field it leaves out is
+read from the environment, so a partial context never silently drops a setting. Nodes
+never read `os.environ`; they reach the database, mail, clock and model through the door
+the runner puts on the context (`Context.with_door`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from coachgraph.config.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
+
+    from schemas.door import Door, DoorFactory
+
+Tier = Literal["fast", "standard", "strong"]
+
+DEFAULT_DB_URL = "sqlite:///./.coachgraph/coachgraph.db"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Context:
-    """What a graph run may vary without touching state; nodes never read os.environ."""
+class Context(BaseSettings):
+    """Every knob coachgraph reads from the environment (SPEC §3), and a run's overrides."""
 
-    campaign_coach_enabled: bool = False
-    """AA02 step-0 coach plan (`CAMPAIGN_COACH_ENABLED`)."""
-    orchestrator_role_plan: bool = False
-    """AA06 `plan_roles` leader (`ORCHESTRATOR_ROLE_PLAN`)."""
-    llm_kill_switch: bool = False
-    """Every model call returns its fail-open default (`LLM_KILL_SWITCH`)."""
-    db_url: str = "sqlite:///./.coachgraph/coachgraph.db"
-    """CRM database the nodes read (`COACHGRAPH_DB`)."""
-    db_connect_timeout_s: float = 10.0
-    """Seconds Postgres may take to accept a connection (`COACHGRAPH_DB_CONNECT_TIMEOUT_S`)."""
-    db_statement_timeout_s: float = 60.0
-    """Seconds one Postgres statement may run (`COACHGRAPH_DB_STATEMENT_TIMEOUT_S`)."""
-    llm_base_url: str = "https://api.deepseek.com"
-    """OpenAI-compatible endpoint (`LLM_BASE_URL`)."""
-    llm_model: str = "deepseek-v4-flash"
-    """Model for the standard tier (`LLM_MODEL`)."""
-    llm_model_fast: str | None = None
-    """Model for the fast tier (`LLM_MODEL_FAST`); None means `llm_model`."""
-    llm_model_strong: str | None = None
-    """Model for the strong tier (`LLM_MODEL_STRONG`); None means `llm_model`."""
-    langsmith_api_key: SecretStr | None = field(default=None, repr=False)
-    """Trace model calls to LangSmith when set (`LANGSMITH_API_KEY`)."""
-    langsmith_project: str | None = None
-    """LangSmith project for traces (`LANGSMITH_PROJECT`)."""
-    llm_timeout_s: float = 30.0
-    """Seconds one model request may take (`LLM_TIMEOUT_S`)."""
-    llm_max_attempts: int = 3
-    """Attempts per model call (`LLM_MAX_ATTEMPTS`)."""
-    llm_api_key: SecretStr | None = field(default=None, repr=False)
-    """Model key; a SecretStr so it never prints. None means the offline composer."""
-    now: str | None = None
-    """ISO instant taken as "now" (`COACHGRAPH_NOW`); None means the clock."""
-    sender_name: str = "Sam Rivera"
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    campaign_coach_enabled: bool = Field(False, validation_alias="CAMPAIGN_COACH_ENABLED")
+    """AA02 step-0 coach plan."""
+    orchestrator_role_plan: bool = Field(False, validation_alias="ORCHESTRATOR_ROLE_PLAN")
+    """AA06 `plan_roles` leader."""
+    llm_kill_switch: bool = Field(False, validation_alias="LLM_KILL_SWITCH")
+    """Short-circuit every model call to its fail-open default."""
+
+    db_url: str = Field(DEFAULT_DB_URL, validation_alias="COACHGRAPH_DB")
+    """SQLite path/URL or a `postgresql://` URL."""
+    db_connect_timeout_s: float = Field(
+        10.0, gt=0, le=3600, validation_alias="COACHGRAPH_DB_CONNECT_TIMEOUT_S"
+    )
+    """Seconds Postgres may take to accept a connection (libpq waits whole seconds, at least 2)."""
+    db_statement_timeout_s: float = Field(
+        60.0, gt=0, le=86_400, validation_alias="COACHGRAPH_DB_STATEMENT_TIMEOUT_S"
+    )
+    """Seconds one Postgres statement may run before the server cancels it."""
+
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LLM_API_KEY", "DEEPSEEK_API_KEY")
+    )
+    """Key for the OpenAI-compatible endpoint; none means the offline composer."""
+    llm_base_url: str = Field("https://api.deepseek.com", validation_alias="LLM_BASE_URL")
+    """OpenAI-compatible endpoint."""
+    llm_model: str = Field("deepseek-v4-flash", validation_alias="LLM_MODEL")
+    """Model for the `standard` tier (and the others unless set)."""
+    llm_model_fast: str | None = Field(None, validation_alias="LLM_MODEL_FAST")
+    """Model for the `fast` tier; defaults to `LLM_MODEL`."""
+    llm_model_strong: str | None = Field(None, validation_alias="LLM_MODEL_STRONG")
+    """Model for the `strong` tier; defaults to `LLM_MODEL`."""
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, validation_alias="LLM_TIMEOUT_S")
+    """Seconds one model request may take."""
+    llm_max_attempts: int = Field(3, ge=1, le=6, validation_alias="LLM_MAX_ATTEMPTS")
+    """Attempts per model call, first included (transient errors, unparseable JSON)."""
+
+    langsmith_api_key: SecretStr | None = Field(None, validation_alias="LANGSMITH_API_KEY")
+    """Tracing and eval upload when set."""
+    langsmith_project: str | None = Field(None, validation_alias="LANGSMITH_PROJECT")
+    """LangSmith project name."""
+    langsmith_endpoint: str = Field(
+        "https://api.smith.langchain.com", validation_alias="LANGSMITH_ENDPOINT"
+    )
+    """LangSmith API (a self-hosted instance's URL, for example)."""
+
+    transport: Literal["file", "smtp"] = Field("file", validation_alias="COACHGRAPH_TRANSPORT")
+    """How approved emails leave: a maildir of `.eml` files, or SMTP."""
+    outbox_dir: str = Field("./.coachgraph/outbox", validation_alias="COACHGRAPH_OUTBOX_DIR")
+    """Where the file transport writes."""
+    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
+    """SMTP server host."""
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias="SMTP_PORT")
+    """SMTP server port."""
+    smtp_user: str | None = Field(None, validation_alias="SMTP_USER")
+    """SMTP login."""
+    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
+    """SMTP password."""
+    smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
+    """Upgrade the SMTP connection with STARTTLS."""
+
+    lease_seconds: int = Field(600, ge=5, le=86_400, validation_alias="COACHGRAPH_LEASE_SECONDS")
+    """How long a tick or decision holds a thread; a crashed holder's thread waits this long."""
+    now: str | None = Field(None, validation_alias="COACHGRAPH_NOW")
+    """An ISO instant every command takes as "now" (tests, demos); None means the clock."""
+
+    sender_name: str = Field("Sam Rivera", validation_alias="COACHGRAPH_SENDER_NAME")
     """Signature on drafts made outside a campaign."""
-    sender_company: str = "Coachgraph"
+    sender_company: str = Field("Coachgraph", validation_alias="COACHGRAPH_SENDER_COMPANY")
     """Sender's company, for the signature."""
-    offer: str = "a 20-minute walkthrough of how teams like yours cut manual follow-up work"
-    """What the draft offers."""
-    lease_seconds: int = 600
-    """How long a run holds its thread's lease (`COACHGRAPH_LEASE_SECONDS`)."""
-    transport: str = "file"
-    """How approved emails leave: `file` (a maildir) or `smtp` (`COACHGRAPH_TRANSPORT`)."""
-    outbox_dir: str = "./.coachgraph/outbox"
-    """Where the file transport writes (`COACHGRAPH_OUTBOX_DIR`)."""
-    smtp_host: str | None = None
-    """SMTP server (`SMTP_HOST`)."""
-    smtp_port: int = 587
-    """SMTP port (`SMTP_PORT`)."""
-    smtp_user: str | None = None
-    """SMTP login (`SMTP_USER`)."""
-    smtp_password: SecretStr | None = field(default=None, repr=False)
-    """SMTP password (`SMTP_PASSWORD`)."""
-    smtp_starttls: bool = True
-    """Upgrade the SMTP connection with STARTTLS (`SMTP_STARTTLS`)."""
+    offer: str = Field(
+        "a 20-minute walkthrough of how teams like yours cut manual follow-up work",
+        validation_alias="COACHGRAPH_OFFER",
+    )
+    """What drafts offer when no campaign gives an offer."""
 
-    def __post_init__(self) -> None:
-        # A run started with a plain dict (LangGraph Studio, the API) carries the key as str.
-        for name in ("llm_api_key", "langsmith_api_key", "smtp_password"):
-            if isinstance(value := getattr(self, name), str):
-                object.__setattr__(self, name, SecretStr(value))
+    _door: DoorFactory | None = PrivateAttr(default=None)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError("expected an http(s) URL such as https://api.deepseek.com")
+        return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _iso_instant(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("expected an ISO-8601 instant, e.g. 2026-11-21T09:00") from None
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+        return value
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Context:
-        """Build a context from validated settings, with per-run overrides on top."""
-        s = settings or load_settings()
-        values: dict[str, Any] = {
-            "campaign_coach_enabled": s.campaign_coach_enabled,
-            "orchestrator_role_plan": s.orchestrator_role_plan,
-            "llm_kill_switch": s.llm_kill_switch,
-            "db_url": s.db_url,
-            "db_connect_timeout_s": s.db_connect_timeout_s,
-            "db_statement_timeout_s": s.db_statement_timeout_s,
-            "llm_base_url": s.llm_base_url,
-            "llm_model": s.llm_model,
-            "llm_model_fast": s.llm_model_fast,
-            "llm_model_strong": s.llm_model_strong,
-            "langsmith_api_key": s.langsmith_api_key,
-            "langsmith_project": s.langsmith_project,
-            "llm_timeout_s": s.llm_timeout_s,
-            "llm_max_attempts": s.llm_max_attempts,
-            "llm_api_key": s.llm_api_key,
-            "now": s.now.isoformat() if s.now else None,
-            "sender_name": s.sender_name,
-            "sender_company": s.sender_company,
-            "offer": s.default_offer,
-            "lease_seconds": s.lease_seconds,
-            "transport": s.transport,
-            "outbox_dir": s.outbox_dir,
-            "smtp_host": s.smtp_host,
-            "smtp_port": s.smtp_port,
-            "smtp_user": s.smtp_user,
-            "smtp_password": s.smtp_password,
-            "smtp_starttls": s.smtp_starttls,
-        }
-        known = {f.name for f in fields(cls)}
-        unknown = set(overrides) - known
-        if unknown:
-            raise TypeError(f"unknown context fields: {sorted(unknown)}")
-        values.update(overrides)
-        return cls(**values)
+    def from_settings(cls, settings: Context | None = None, **overrides: Any) -> Context:
+        """The environment's settings (or `settings`), with per-run overrides on top."""
+        base = settings if settings is not None else cls()
+        return base.replace(**overrides) if overrides else base
+
+    def replace(self, **changes: Any) -> Context:
+        """A copy with some fields changed (validated), keeping the door.
+
+        Raises:
+            TypeError: a change names no field.
+        """
+        if unknown := sorted(set(changes) - set(type(self).model_fields)):
+            raise TypeError(f"unknown context fields: {unknown}")
+        copy = type(self).model_validate(self.model_dump() | changes)
+        copy._door = self._door
+        return copy
+
+    def with_door(self, door: DoorFactory) -> Context:
+        """A copy whose nodes reach the world through the door `door(context)` builds.
+
+        The door is built from the context each time a node asks, so a copy with another
+        `now` (or database) gets a door that sees it.
+        """
+        copy = self.model_copy()
+        copy._door = door
+        return copy
+
+    @property
+    def has_door(self) -> bool:
+        """True when a runner or a test put a door on this context."""
+        return self._door is not None
+
+    @property
+    def door(self) -> Door:
+        """The door the runner filled.
+
+        Raises:
+            RuntimeError: no runner gave this context a door.
+        """
+        if self._door is not None:
+            return self._door(self)
+        from schemas.door import default_door
+
+        if (door := default_door(self)) is not None:
+            return door
+        raise RuntimeError(
+            "this run's context has no door: run the graph through coachgraph's runner "
+            "(or coachgraph.runner.studio for LangGraph Studio)"
+        )
 
     def model_for(self, tier: str) -> str:
         """The model name a tier maps to."""
@@ -126,10 +196,6 @@ class Context:
         return self.llm_api_key is not None and bool(self.llm_api_key.get_secret_value())
 
 
-if TYPE_CHECKING:
-    from langgraph.runtime import Runtime
-
-
 def context_of(runtime: Runtime[Context]) -> Context:
     """The run's context; a run started without one takes every value from the environment."""
-    return runtime.context if runtime.context is not None else Context.from_settings()
+    return runtime.context if runtime.context is not None else Context()

@@ -204,6 +204,10 @@ class HistoryRow(_Row):
         return utc_iso(value)
 
 
+MAX_FACTS = 8
+"""Company facts a draft may draw on: the most confident first (SPEC §6)."""
+OPT_OUT_FLAG = {"unsubscribed": "unsubscribed", "bounced": "bounced", "complaint": "unsubscribed"}
+"""Suppression reasons an opt-out event writes, and the contact flag each one acts as."""
 OPT_OUT_EVENTS = ("(bounce)", "(unsubscribe)")
 """Subjects of the history rows `coachgraph reply --bounced/--unsubscribed` records."""
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from coachgraph.demo.run import DEMO_NOW, load_demo_crm
+from coachgraph.runner.door import ensure_door
 from coachgraph.store.crm import CrmStore
 from schemas.context import Context
 
@@ -77,7 +78,7 @@ def make_context(demo_db: str) -> Callable[..., Context]:
 
     def make(**overrides: Any) -> Context:
         values: dict[str, Any] = {"db_url": demo_db, "now": DEMO_NOW, "llm_api_key": None}
-        return Context(**(values | overrides))
+        return ensure_door(Context(**(values | overrides)))
 
     return make
 

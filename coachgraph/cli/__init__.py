@@ -1,6 +1,16 @@
-"""The `coachgraph` command line (SPEC §16): the app, and the command groups on it."""
+"""The `coachgraph` command line (SPEC §16): the app, its command groups, and plug-ins.
 
-from coachgraph.cli import campaigns, evals  # register their commands on `app`
+Packages above this one (the evals: `coachgraph eval`, `coachgraph gate`) add commands
+through the `coachgraph.commands` entry point, so the CLI never imports them by name and
+dependencies keep running one way.
+"""
+
+from importlib.metadata import entry_points
+
+from coachgraph.cli import campaigns  # registers its commands on `app`
 from coachgraph.cli.app import app, main
 
-__all__ = ["app", "campaigns", "evals", "main"]
+for _plugin in entry_points(group="coachgraph.commands"):
+    app.add_command(_plugin.load(), _plugin.name)
+
+__all__ = ["app", "campaigns", "main"]

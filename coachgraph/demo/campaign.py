@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -98,7 +98,7 @@ def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
         for n in range(DEMO_DAYS + 1):
             status.update(f"simulating day {n}/{DEMO_DAYS}…")
             when = start + timedelta(days=n)
-            day_context = replace(context, now=iso(when))
+            day_context = context.replace(now=iso(when))
             days.append(_one_day(crm, day_context, n))
             if line := _day_line(days[-1]):
                 console.print(line, highlight=False)

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from checkpoints.database import sqlite_path
 from checkpoints.factory import setup_graph_tables
-from coachgraph.config.settings import Settings
 from coachgraph.demo.campaign import run_campaign_demo
 from coachgraph.runner.drafting import draft_many
 from coachgraph.store.crm import CrmStore
@@ -66,14 +65,14 @@ def load_demo_crm(db_url: str) -> CrmStore:
     return crm
 
 
-def demo_context(db_url: str, settings: Settings) -> Context:
+def demo_context(db_url: str, settings: Context) -> Context:
     """The demo's context: the environment's flags, its own database and simulated time."""
-    now = settings.now.isoformat() if settings.now else DEMO_NOW
+    now = settings.now or DEMO_NOW
     outbox = str(Path(sqlite_path(db_url) or ".").parent / "outbox")
     return Context.from_settings(settings, db_url=db_url, now=now, outbox_dir=outbox)
 
 
-def run_demo(workdir: Path, settings: Settings, console: Console) -> dict[str, Any]:
+def run_demo(workdir: Path, settings: Context, console: Console) -> dict[str, Any]:
     """The whole main job offline: one-off drafts for every contact, then a 30-day campaign."""
     prepare_workdir(workdir)
     db_url = f"sqlite:///{workdir / 'coachgraph.db'}"

@@ -13,8 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -28,8 +27,8 @@ from tenacity import (
     wait_random,
 )
 
-from coachgraph.config.settings import Tier
-from schemas.context import Context
+from schemas.context import Context, Tier
+from schemas.llm import LLMCall, LLMResult
 
 log = logging.getLogger(__name__)
 
@@ -45,39 +44,6 @@ TRANSIENT = (
 
 class BadContentError(Exception):
     """The model answered, but not with a JSON object of the asked-for shape."""
-
-
-@dataclass(frozen=True)
-class LLMCall:
-    """Accounting for one logical call (all its attempts): what it cost and how it ended."""
-
-    purpose: str
-    model: str
-    ok: bool
-    attempts: int
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: int
-    error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON, for state and the audit log."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class LLMResult(Generic[T]):
-    """A validated value, or why there is none (`unavailable` when no request was made)."""
-
-    value: T | None
-    error: str | None = None
-    unavailable: bool = False
-    call: LLMCall | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when `value` holds a validated answer."""
-        return self.value is not None
 
 
 class JsonLLM:

@@ -10,9 +10,7 @@ refused) may be retried.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -22,22 +20,12 @@ from coachgraph.mail.transport import (
     SendRefused,
     Transport,
     build_message,
-    message_id_for,
 )
 from coachgraph.store.audit import write_audit
 from coachgraph.store.crm import CrmStore, outbox, utcnow_iso
+from schemas.door import Delivery, Outcome
 from schemas.errors import NotFoundError, UserError
 from schemas.values import iso, parse_instant
-
-Outcome = Literal["sent", "unknown"]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How a send ended, and when it was really attempted (an earlier crashed try's time)."""
-
-    outcome: Outcome
-    at: datetime
 
 
 def idempotency_key(thread_id: str, touch: int) -> str:
@@ -55,36 +43,48 @@ def outbox_row(crm: CrmStore, key: str) -> dict[str, Any] | None:
 def deliver(
     crm: CrmStore, transport: Transport, email: OutgoingEmail, thread_id: str, touch: int
 ) -> Delivery:
-    """Send once: skip what was sent, quarantine what may have been, send the rest."""
+    """Send once: skip what was sent, quarantine what may have been, send the rest.
+
+    Returns the outcome, when the send was really attempted (an earlier crashed try's
+    time) and the Message-ID, computed once.
+    """
     row = outbox_row(crm, email.idempotency_key)
-    earlier = parse_instant(row["sent_at"]) if row is not None and row["sent_at"] else None
-    if row is not None and row["status"] == "sent":
-        return Delivery("sent", earlier or email.sent_at)
-    if row is not None and row["status"] in ("sending", "unknown"):
-        _set_status(crm, email.idempotency_key, "unknown", error="process stopped mid-send")
-        return Delivery("unknown", earlier or email.sent_at)
+    if row is not None and row["status"] in ("sent", "sending", "unknown"):
+        return _settled(crm, row, email)
     message = build_message(email)  # a malformed message fails here, before any claim
-    _claim(crm, email, thread_id, touch, exists=row is not None)
+    message_id = str(message["Message-ID"])
+    _claim(crm, email, message_id, thread_id, touch, exists=row is not None)
     try:
         transport.send(message)
     except SendAmbiguous as exc:
         _set_status(crm, email.idempotency_key, "unknown", error=str(exc))
-        return Delivery("unknown", email.sent_at)
+        return Delivery("unknown", email.sent_at, message_id)
     except SendRefused as exc:
         _set_status(crm, email.idempotency_key, "failed", error=str(exc))
         raise
     _set_status(crm, email.idempotency_key, "sent")
-    return Delivery("sent", email.sent_at)
+    return Delivery("sent", email.sent_at, message_id)
 
 
-def _claim(crm: CrmStore, email: OutgoingEmail, thread_id: str, touch: int, exists: bool) -> None:
+def _settled(crm: CrmStore, row: dict[str, Any], email: OutgoingEmail) -> Delivery:
+    """What an earlier attempt left: sent stays sent; one cut short becomes `unknown`."""
+    at = parse_instant(row["sent_at"]) if row["sent_at"] else email.sent_at
+    if row["status"] == "sent":
+        return Delivery("sent", at, row["message_id"])
+    _set_status(crm, email.idempotency_key, "unknown", error="process stopped mid-send")
+    return Delivery("unknown", at, row["message_id"])
+
+
+def _claim(
+    crm: CrmStore, email: OutgoingEmail, message_id: str, thread_id: str, touch: int, exists: bool
+) -> None:
     values = {
         "thread_id": thread_id,
         "touch": touch,
         "to_email": email.to,
         "subject": email.subject,
         "body": email.body,
-        "message_id": message_id_for(email.idempotency_key, email.sender_email),
+        "message_id": message_id,
         "status": "sending",
         "sent_at": iso(email.sent_at),  # when it was attempted; kept if the outcome is unknown
         "error": None,

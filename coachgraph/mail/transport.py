@@ -477,7 +477,7 @@ def _reply(code: int, text: bytes | str) -> str:
 
 
 class TransportSettings(Protocol):
-    """The settings a transport is chosen from: `Settings` or a run's `Context`."""
+    """The settings a transport is chosen from: a run's `Context`."""
 
     @property
     def transport(self) -> str:

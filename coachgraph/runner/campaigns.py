@@ -28,8 +28,9 @@ from checkpoints.prune import prune_thread
 from checkpoints.threads import campaign_thread_id
 from coachgraph.mail.outbox import outcome_counts, resend, settle, unknown_row
 from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.runner.door import ensure_door
 from coachgraph.store import due_index
-from coachgraph.store.crm import OPT_OUT_FLAG, CrmStore, campaigns, enrollments
+from coachgraph.store.crm import CrmStore, campaigns, enrollments
 from coachgraph.store.engine import context_timeouts
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from nodes.approval import unsendable
@@ -39,6 +40,7 @@ from nodes.send import why_not_send
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
+from schemas.crm import OPT_OUT_FLAG
 from schemas.errors import ConfigError, NotFoundError, UserError
 from schemas.values import is_valid_email, iso, normalize_email, now_from
 
@@ -120,7 +122,7 @@ def campaign_runtime(
         open_store(context.db_url, bounds) as store,
     ):
         app = (graph or build_campaign_graph()).compile(checkpointer=saver, store=store)
-        yield CampaignRuntime(app=app, saver=saver, crm=crm, context=context)
+        yield CampaignRuntime(app=app, saver=saver, crm=crm, context=ensure_door(context))
 
 
 # -- campaigns and enrollment ------------------------------------------------------------
@@ -534,7 +536,7 @@ def reconcile(context: Context, key: str, *, delivered: bool) -> dict[str, Any]:
     check_config(context)
     enrollment = due_index.get_enrollment(crm, row["thread_id"])
     contact_id = enrollment["contact_id"] if enrollment else ""
-    if reason := why_not_send(crm, contact_id, row["to_email"]):
+    if reason := why_not_send(crm.standing(contact_id, row["to_email"]), row["to_email"]):
         note = f"not delivered; not sent again, the contact is now {reason}"
         settle(crm, key, "failed", iso(now), note)
         return {"idempotency_key": key, "status": "failed", "resent": False, "reason": note}

@@ -6,17 +6,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
-
 from checkpoints.factory import open_store
+from coachgraph.runner.door import ensure_door
 from coachgraph.store.engine import context_timeouts
 from graphs.email_orchestrator import OrchestratorGraph, build_email_orchestrator
+from nodes.touch import CompiledOrchestrator
 from schemas.context import Context
-from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
-
-CompiledOrchestrator = CompiledStateGraph[
-    OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
-]
 
 CONTRACT_KEYS = (
     "contact_id",
@@ -67,6 +62,7 @@ def draft_many(
     contact_ids: Iterable[str], context: Context, graph: OrchestratorGraph | None = None
 ) -> Iterator[dict[str, Any]]:
     """Draft for each contact in turn, reusing one compiled graph and store."""
+    context = ensure_door(context)
     with orchestrator(context, graph) as app:
         for contact_id in contact_ids:
             output = app.invoke({"contact_id": contact_id}, context=context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -30,12 +31,18 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from checkpoints.database import DbTimeouts, redact_url, sqlite_path
 from coachgraph.store.engine import db_timeouts, engine_for
-from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
+from schemas.crm import (
+    MAX_FACTS,
+    CompanyRecord,
+    ContactRecord,
+    FactRecord,
+    MessageRecord,
+)
+from schemas.door import Standing
 from schemas.errors import UserError
 from schemas.values import email_sha256, suppression_hashes
 
 SCHEMA_VERSION = 2
-MAX_FACTS = 8
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -175,8 +182,6 @@ audit_log = Table(
 _CONTACT_COLS = [c.name for c in contacts.columns]
 CONTACT_FLAGS = ("do_not_contact", "bounced", "unsubscribed", "replied")
 """Contact flags that block outreach: an import may set one, never clear it."""
-OPT_OUT_FLAG = {"unsubscribed": "unsubscribed", "bounced": "bounced", "complaint": "unsubscribed"}
-"""Suppression reasons an opt-out event writes, and the contact flag each one acts as."""
 
 
 def history_id(row: Mapping[str, Any]) -> str:
@@ -324,17 +329,27 @@ class CrmStore:
         return rows[::-1]
 
     def suppression_reason(self, email: str) -> str | None:
-        """Why an address is suppressed, or None.
-
-        The address matches by the hash of its normalised form and of that form without a
-        `+tag`, so `dan+promo@…` is blocked when `dan@…` is.
-        """
-        query = select(suppression.c.reason).where(
-            suppression.c.email_sha256.in_(suppression_hashes(email))
-        )
+        """Why an address is suppressed, or None (see `_suppression`)."""
         with self.connect() as conn:
-            row = conn.execute(query.order_by(suppression.c.email_sha256)).first()
-        return (row.reason or "suppressed") if row else None
+            return _suppression(conn, email)
+
+    def standing(self, contact_id: str, address: str | None = None) -> Standing:
+        """The contact, its suppression and its company's retention hold, in one read.
+
+        With `address`, also whether that address (a draft's recipient) is suppressed.
+        """
+        with self.connect() as conn:
+            row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+            contact = cast(ContactRecord, dict(row._mapping)) if row else None
+            standing = _standing(conn, contact)
+            if address is None:
+                return standing
+            return replace(standing, address_suppression=_suppression(conn, address))
+
+    def block_reasons(self, contact: ContactRecord) -> Standing:
+        """The suppression and retention reasons for a contact already loaded, in one read."""
+        with self.connect() as conn:
+            return _standing(conn, contact)
 
     def suppressed_hashes(self, hashes: Iterable[str]) -> dict[str, str]:
         """Of the given hashes, the suppressed ones with their reasons."""
@@ -350,12 +365,8 @@ class CrmStore:
 
     def retention_reason(self, domain: str | None) -> str | None:
         """Why a company is on the retention watch list, or None."""
-        if not domain:
-            return None
-        query = select(retention_watch.c.reason).where(retention_watch.c.company_domain == domain)
         with self.connect() as conn:
-            row = conn.execute(query).first()
-        return (row.reason or "on the retention watch list") if row else None
+            return _retention(conn, domain)
 
     def contact_ids_by_email(self, emails: Iterable[str]) -> dict[str, str]:
         """Map each known email to its contact id (queried in chunks, for any number)."""
@@ -436,6 +447,37 @@ class CrmStore:
             raise ValueError(f"not contact flags: {sorted(unknown)}")
         with self.connect(write=True) as conn:
             conn.execute(contacts.update().where(contacts.c.id == contact_id).values(**flags))
+
+
+def _suppression(conn: Connection, email: str) -> str | None:
+    """Why an address is suppressed, or None.
+
+    The address matches by the hash of its normalised form and of that form without a
+    `+tag`, so `dan+promo@…` is blocked when `dan@…` is.
+    """
+    query = select(suppression.c.reason).where(
+        suppression.c.email_sha256.in_(suppression_hashes(email))
+    )
+    row = conn.execute(query.order_by(suppression.c.email_sha256)).first()
+    return (row.reason or "suppressed") if row else None
+
+
+def _retention(conn: Connection, domain: str | None) -> str | None:
+    if not domain:
+        return None
+    query = select(retention_watch.c.reason).where(retention_watch.c.company_domain == domain)
+    row = conn.execute(query).first()
+    return (row.reason or "on the retention watch list") if row else None
+
+
+def _standing(conn: Connection, contact: ContactRecord | None) -> Standing:
+    if contact is None:
+        return Standing(contact=None, suppression=None, retention=None)
+    return Standing(
+        contact=contact,
+        suppression=_suppression(conn, contact["email"]),
+        retention=_retention(conn, contact["company_domain"]),
+    )
 
 
 def _add_missing_columns(conn: Connection) -> None:

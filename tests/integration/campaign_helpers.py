@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ class Campaign:
 
     def at(self, when: datetime) -> Context:
         """The context with `now` moved to `when`."""
-        return replace(self.context, now=iso(when))
+        return self.context.replace(now=iso(when))
 
     def tick(self, when: datetime, concurrency: int = 4) -> dict[str, Any]:
         """Run one tick at `when`."""

@@ -108,7 +108,7 @@ def test_follow_up_prefers_facts_not_used_before(
     first = draft_for("c02", context)
     used = first["graph_meta"]["facts_used"]
     with open_store(demo_db) as store:
-        remember_touch(store, "c02", subject=first["draft"]["subject"], facts_used=used)
+        remember_touch(store, "c02", key="t1", subject=first["draft"]["subject"], facts_used=used)
     with orchestrator(context) as app:
         second = app.invoke({"contact_id": "c02", "touch": 2}, context=context)
     assert second["path"][3] == "recall_memory"

@@ -14,7 +14,6 @@ from typing import TypeVar
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.config.settings import Settings
 from coachgraph.mail.transport import (
     OutgoingEmail,
     SendAmbiguous,
@@ -24,6 +23,7 @@ from coachgraph.mail.transport import (
     ensure_unsubscribe_line,
     make_transport,
 )
+from schemas.context import Context
 from tests.integration.smtp_server import BrokenSmtpServer, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,7 @@ def test_delivers_the_built_message_unchanged(server: SmtpServer) -> None:
 
 
 def test_settings_select_smtp_and_deliver(server: SmtpServer) -> None:
-    settings = Settings(
+    settings = Context(
         transport="smtp", smtp_host=server.host, smtp_port=server.port, smtp_starttls=False
     )
 

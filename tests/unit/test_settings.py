@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from coachgraph.config.settings import DEFAULT_DB_URL, Settings, load_settings
-from schemas.context import Context
+from coachgraph.config.settings import load_settings
+from schemas.context import DEFAULT_DB_URL, Context
 from schemas.errors import UserError
-from schemas.values import now_from
+from schemas.values import now_from, parse_instant
 
 FLAGS = [
     ("CAMPAIGN_COACH_ENABLED", "campaign_coach_enabled"),
@@ -167,15 +167,15 @@ def test_coachgraph_now_is_parsed_and_timezone_aware(
 ) -> None:
     monkeypatch.setenv("COACHGRAPH_NOW", raw)
     s = load_settings()
-    assert s.now == expected
-    assert s.now is not None and s.now.utcoffset() is not None
+    assert s.now is not None and parse_instant(s.now) == expected
+    assert parse_instant(s.now).utcoffset() is not None
     assert now_from(Context.from_settings(s).now) == expected
 
 
 def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COACHGRAPH_NOW", "2026-11-21T09:00:00")
     now = load_settings().now
-    assert now is not None and now.utcoffset() == timedelta(0)
+    assert now is not None and parse_instant(now).utcoffset() == timedelta(0)
 
 
 def test_without_now_the_clock_is_used_and_aware() -> None:
@@ -247,7 +247,7 @@ def test_context_uses_given_settings_over_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LLM_MODEL", "from-env")
-    given = Settings(LLM_MODEL="given")  # type: ignore[call-arg]
+    given = Context(LLM_MODEL="given")  # type: ignore[call-arg]
     assert Context.from_settings(given).llm_model == "given"
 
 

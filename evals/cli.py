@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coachgraph.cli.app import _print_json, app, err, json_option, out, text
-from coachgraph.config.settings import Settings, load_settings
+from coachgraph.cli.app import _print_json, err, json_option, out, text
+from coachgraph.config.settings import load_settings
 from evals.datasets import load_datasets
 from evals.gate import EXIT_CODES, parse_flip, run_gate, setting_overrides
 from evals.runner import GATE, EvalRun, run_evals
@@ -59,7 +59,7 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@app.command("eval")
+@click.command("eval")
 @click.option("--dataset", "names", multiple=True, help="A dataset (repeatable); default: all.")
 @click.option("--flags", help="Settings for this run: NAME[=VALUE],… (a bare NAME means true).")
 @run_options
@@ -86,7 +86,7 @@ def eval_command(
     _print_paths(run)
 
 
-@app.command("gate")
+@click.command("gate")
 @click.option("--flag", "flag", required=True, help="NAME (off → on) or NAME=VALUE to gate.")
 @click.option(
     "--report",
@@ -122,7 +122,7 @@ def gate_command(
 
 
 def _run_options(
-    settings: Settings, context: Context, concurrency: int, upload: bool, judge: bool
+    settings: Context, context: Context, concurrency: int, upload: bool, judge: bool
 ) -> dict[str, Any]:
     client = None
     if upload and settings.langsmith_api_key is not None:

@@ -1,0 +1,98 @@
+"""The runner's door: what nodes may ask of the CRM store, the mail transport, clock and model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from coachgraph.llm.client import make_llm
+from coachgraph.mail.outbox import deliver, idempotency_key
+from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.engine import context_timeouts
+from schemas.context import Context
+from schemas.crm import MAX_FACTS, CompanyRecord, ContactRecord, FactRecord, MessageRecord
+from schemas.door import Delivery, JsonModel, Send, Standing
+from schemas.values import iso, now_from
+
+
+class CrmDoor:
+    """The door over coachgraph's own database, transport and model, for one run's context."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        """The run's context: database, transport, model settings and `now`."""
+        self.crm = CrmStore(context.db_url, timeouts=context_timeouts(context))
+        """The CRM store the context names."""
+
+    def now(self) -> datetime:
+        """The context's `now`, else the clock."""
+        return now_from(self.context.now)
+
+    def model(self, tier: str) -> JsonModel:
+        """The model for a tier, from the context's settings."""
+        return make_llm(tier, self.context)  # type: ignore[arg-type]
+
+    def contact(self, contact_id: str) -> ContactRecord | None:
+        """One contact by id."""
+        return self.crm.get_contact(contact_id)
+
+    def company(self, domain: str | None) -> CompanyRecord | None:
+        """One company by domain."""
+        return self.crm.get_company(domain)
+
+    def top_facts(self, domain: str | None, limit: int = MAX_FACTS) -> list[FactRecord]:
+        """Up to `limit` facts, highest confidence first."""
+        return self.crm.top_facts(domain, limit)
+
+    def history(self, contact_id: str) -> list[MessageRecord]:
+        """The latest messages with a contact, oldest first."""
+        return self.crm.history(contact_id)
+
+    def campaign(self, campaign_id: str) -> dict[str, Any] | None:
+        """One campaign row."""
+        return self.crm.get_campaign(campaign_id)
+
+    def standing(self, contact_id: str, address: str | None = None) -> Standing:
+        """The contact with its suppression and retention hold (and `address`'s), in one read."""
+        return self.crm.standing(contact_id, address)
+
+    def block_reasons(self, contact: ContactRecord) -> Standing:
+        """Suppression and retention for a loaded contact, in one read."""
+        return self.crm.block_reasons(contact)
+
+    def deliver(self, send: Send) -> Delivery:
+        """Send one approved touch at most once, through the transport the context selects.
+
+        Raises:
+            RuntimeError: the campaign no longer exists (nothing is sent).
+        """
+        campaign = self.crm.get_campaign(send.campaign_id)
+        if campaign is None:
+            raise RuntimeError(f"campaign {send.campaign_id!r} no longer exists; nothing sent")
+        key = idempotency_key(send.thread_id, send.touch)
+        draft = {"to": send.to, "subject": send.subject, "body": send.body}
+        email = OutgoingEmail.from_campaign(campaign, key, draft, self.now())
+        transport = make_transport(self.context)
+        return deliver(self.crm, transport, email, send.thread_id, send.touch)
+
+    def record_sent(self, send: Send, delivery: Delivery, contact_id: str) -> None:
+        """Add the touch to the contact's history, keyed by its Message-ID (idempotent)."""
+        self.crm.add_messages(
+            [
+                {
+                    "contact_id": contact_id,
+                    "direction": "out",
+                    "subject": send.subject,
+                    "body": send.body,
+                    "at": iso(delivery.at),
+                    "thread_id": send.thread_id,
+                    "message_id": delivery.message_id,
+                }
+            ]
+        )
+
+
+def ensure_door(context: Context) -> Context:
+    """The context as it is when it carries a door (a test's fakes), else with the runner's."""
+    return context if context.has_door else context.with_door(CrmDoor)
