@@ -92,7 +92,7 @@ from coachgraph.store.crm import CrmStore, enrollments  # noqa: E402
 from coachgraph.store.engine import dispose_engines  # noqa: E402
 from coachgraph.store.importer import import_file  # noqa: E402
 from graphs.campaign import build_campaign_graph  # noqa: E402
-from nodes.schedule import due_at  # noqa: E402
+from nodes.campaign.schedule_next import due_at  # noqa: E402
 from schemas.approval import HumanResponse  # noqa: E402
 from schemas.campaign import CampaignInput  # noqa: E402
 from schemas.context import Context  # noqa: E402

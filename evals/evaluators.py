@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from nodes.text_rules import find_markers, has_opt_out_line
+from nodes.email.text_rules import find_markers, has_opt_out_line
 
 
 class Score(TypedDict):

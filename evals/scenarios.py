@@ -9,7 +9,7 @@ from checkpoints.factory import open_store, setup_graph_tables
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.importer import import_records
 from evals.datasets import Dataset
-from nodes.memory import memory_namespace
+from nodes.email.recall_memory import memory_namespace
 from schemas.errors import UserError
 from schemas.values import normalize_email
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.datasets import Kind
-from nodes.coach import plan_sequence
-from nodes.coach_rules import coerce_coach_plan
-from nodes.review import review_email
-from nodes.roles import repair_role_plan
-from nodes.touch import CompiledOrchestrator
+from nodes.campaign.coach_plan import plan_sequence
+from nodes.campaign.coach_rules import coerce_coach_plan
+from nodes.campaign.compose_touch import CompiledOrchestrator
+from nodes.email.plan_roles import repair_role_plan
+from nodes.email.review_draft import review_email
 from schemas.context import Context
 from schemas.orchestrator import OrchestratorInput
 from schemas.values import normalize_email

@@ -14,14 +14,17 @@ from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 
 from graphs.email_orchestrator import build_email_orchestrator
-from nodes.approval import await_approval, route_after_approval
-from nodes.coach import coach_plan
-from nodes.schedule import schedule_next
-from nodes.send import route_after_send, send_touch
-from nodes.stops import check_reply, route_after_check
-from nodes.touch import delegate_touch, route_after_compose
+from nodes.campaign.await_approval import MAX_FEEDBACK_ROUNDS, await_approval, pending_touch
+from nodes.campaign.check_reply import check_reply, is_due
+from nodes.campaign.coach_plan import coach_plan
+from nodes.campaign.compose_touch import delegate_touch
+from nodes.campaign.schedule_next import (
+    schedule_next,
+)
+from nodes.campaign.send_touch import send_touch
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context, context_of
+from schemas.orchestrator import DONE
 
 CampaignGraph = StateGraph[CampaignState, Context, CampaignInput, CampaignState]
 
@@ -61,3 +64,38 @@ def build_campaign_graph(*, with_coach: bool = True) -> CampaignGraph:
     graph.add_conditional_edges("send_touch", route_after_send)
     graph.add_edge("schedule_next", "__end__")
     return graph
+
+
+def route_after_check(
+    state: CampaignState, runtime: Runtime[Context]
+) -> Literal["compose_touch", "__end__"]:
+    """Compose only for a live thread whose next touch is due; otherwise wait (END)."""
+    if state["status"] != "active":
+        return DONE
+    return "compose_touch" if is_due(state, context_of(runtime).door.now()) else DONE
+
+
+def route_after_compose(state: CampaignState) -> Literal["await_approval", "__end__"]:
+    """A contact the safety gate blocks ends the thread; a draft goes to a person."""
+    return DONE if state["status"] == "stopped" else "await_approval"
+
+
+def route_after_approval(
+    state: CampaignState,
+) -> Literal["send_touch", "compose_touch", "await_approval", "schedule_next"]:
+    """A sendable accept or edit sends; feedback recomposes (twice at most); ignore skips."""
+    decision = state["decision"] or {}
+    pending = pending_touch(state)
+    if decision.get("type") == "ignore":
+        return "schedule_next"
+    if decision.get("type") == "response":
+        rounds_ok = pending["feedback_rounds"] <= MAX_FEEDBACK_ROUNDS
+        return "compose_touch" if rounds_ok else "await_approval"
+    if decision.get("rejected_notes"):
+        return "await_approval"
+    return "send_touch"
+
+
+def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
+    """A thread stopped at the last moment ends here; otherwise schedule what comes next."""
+    return DONE if state["status"] == "stopped" else "schedule_next"

@@ -9,27 +9,28 @@ hydrate → load_history → safety_gate ─blocked→ END
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
 
-from graphs.workers import build_email_compose, build_email_reply
-from nodes.compose import Worker, delegate_to
-from nodes.crm_context import hydrate, load_history
-from nodes.decide import (
-    decide_action,
-    route_after_decide,
-    route_after_decide_baseline,
-    route_after_review,
-    route_composer,
-    route_roles,
+from graphs.workers import build_email_compose, build_email_reply, delegate_to
+from nodes.email.decide_action import decide_action
+from nodes.email.drafting import Worker
+from nodes.email.hydrate import hydrate
+from nodes.email.load_history import load_history
+from nodes.email.plan_roles import plan_roles
+from nodes.email.recall_memory import recall_memory
+from nodes.email.research_facts import research_facts
+from nodes.email.review_draft import review_draft
+from nodes.email.safety_gate import safety_gate
+from schemas.context import Context, context_of
+from schemas.orchestrator import (
+    DONE,
+    OrchestratorInput,
+    OrchestratorOutput,
+    OrchestratorState,
 )
-from nodes.memory import recall_memory
-from nodes.research import research_facts
-from nodes.review import review_draft
-from nodes.roles import plan_roles
-from nodes.safety import route_after_gate, safety_gate
-from schemas.context import Context
-from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
 from schemas.worker import WorkerKind
 
 OrchestratorGraph = StateGraph[OrchestratorState, Context, OrchestratorInput, OrchestratorOutput]
@@ -85,3 +86,51 @@ def build_email_orchestrator(
 def build_baseline_orchestrator() -> OrchestratorGraph:
     """The orchestrator as it was before the leader: what flags-off must equal."""
     return build_email_orchestrator(with_leader=False)
+
+
+def route_after_gate(state: OrchestratorState) -> Literal["recall_memory", "__end__"]:
+    """Stop a blocked contact here; carry on otherwise."""
+    return DONE if state.get("blocked_reason") else "recall_memory"
+
+
+def route_after_decide_baseline(
+    state: OrchestratorState,
+) -> Literal["research_facts", "email_compose", "email_reply", "__end__"]:
+    """Without a leader: stop on skip, else run the static plan."""
+    if state["action"] == "skip":
+        return DONE
+    return route_roles(state)
+
+
+def route_after_decide(
+    state: OrchestratorState, runtime: Runtime[Context]
+) -> Literal["plan_roles", "research_facts", "email_compose", "email_reply", "__end__"]:
+    """Stop on skip; ask the leader when its flag is on; else run the static plan."""
+    if state["action"] != "skip" and context_of(runtime).orchestrator_role_plan:
+        return "plan_roles"
+    return route_after_decide_baseline(state)
+
+
+def route_roles(
+    state: OrchestratorState,
+) -> Literal["research_facts", "email_compose", "email_reply"]:
+    """The next role's node: the researcher first when planned, then the composer."""
+    if "researcher" in state["role_plan"] and not state.get("brief"):
+        return "research_facts"
+    return route_composer(state)
+
+
+def route_composer(state: OrchestratorState) -> Literal["email_compose", "email_reply"]:
+    """The composer worker that fits the action."""
+    return "email_reply" if state["action"] == "reply" else "email_compose"
+
+
+def route_after_review(
+    state: OrchestratorState,
+) -> Literal["email_compose", "email_reply", "__end__"]:
+    """A planned reviewer may send a failed draft back once; otherwise the draft stands."""
+    meta = state.get("graph_meta", {})
+    wants_revision = "reviewer" in state["role_plan"] and meta.get("review_passed") is False
+    if wants_revision and state.get("revisions", 0) < 1:
+        return route_composer(state)
+    return DONE

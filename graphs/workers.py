@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
-from nodes.compose import sign_draft, write_first_touch, write_reply
-from schemas.context import Context
-from schemas.worker import WorkerInput, WorkerOutput, WorkerState
+from nodes.email.drafting import Worker, build_request
+from nodes.email.sign_draft import sign_draft
+from nodes.email.write_first_touch import write_first_touch
+from nodes.email.write_reply import write_reply
+from schemas.context import Context, context_of
+from schemas.orchestrator import OrchestratorState
+from schemas.worker import WorkerInput, WorkerKind, WorkerOutput, WorkerState
 
 WorkerGraph = StateGraph[WorkerState, Context, WorkerInput, WorkerOutput]
 
@@ -34,3 +40,34 @@ def _write_then_sign(name: str, write: Callable[..., dict[str, Any]]) -> WorkerG
     graph.add_edge(name, "sign_draft")
     graph.add_edge("sign_draft", END)
     return graph
+
+
+def delegate_to(kind: WorkerKind, worker: Worker) -> Callable[..., dict[str, Any]]:
+    """A parent node that hands one drafting job to a compiled worker subgraph."""
+
+    def delegate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        request = build_request(state, runtime)
+        result = worker.invoke(
+            WorkerInput(
+                request=asdict(request),
+                sender_name=state.get("sender_name") or context.sender_name,
+                sender_company=state.get("sender_company") or context.sender_company,
+            )
+        )
+        revising = state.get("draft") is not None
+        return {
+            "draft": result["draft"],
+            "revisions": state.get("revisions", 0) + int(revising),
+            "graph_meta": {
+                "facts_used": request.facts,
+                "composer": result["draft_provenance"]["source"],
+            },
+            "provenance": {"draft": result["draft_provenance"]},
+            "llm_calls": result.get("llm_calls", []),
+            "path": [f"email_{kind}"],
+        }
+
+    delegate.__name__ = f"email_{kind}"
+    delegate.__doc__ = f"Delegate the draft to the email_{kind} worker subgraph."
+    return delegate

@@ -30,8 +30,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
-from nodes.offline_composer import UNSUBSCRIBE_LINE
-from nodes.text_rules import has_opt_out_line
+from nodes.email.offline_composer import UNSUBSCRIBE_LINE
+from nodes.email.text_rules import has_opt_out_line
 from schemas.errors import ConfigError
 
 MESSAGE_ID_HEX_CHARS = 32

@@ -33,10 +33,10 @@ from coachgraph.store import due_index
 from coachgraph.store.crm import CrmStore, campaigns, enrollments
 from coachgraph.store.engine import context_timeouts
 from graphs.campaign import CampaignGraph, build_campaign_graph
-from nodes.approval import unsendable
-from nodes.review import review_email
-from nodes.schedule import due_at, effective_plan
-from nodes.send import why_not_send
+from nodes.campaign.await_approval import unsendable
+from nodes.campaign.schedule_next import due_at, effective_plan
+from nodes.campaign.send_touch import why_not_send
+from nodes.email.review_draft import review_email
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context

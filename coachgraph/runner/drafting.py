@@ -10,7 +10,7 @@ from checkpoints.factory import open_store
 from coachgraph.runner.door import ensure_door
 from coachgraph.store.engine import context_timeouts
 from graphs.email_orchestrator import OrchestratorGraph, build_email_orchestrator
-from nodes.touch import CompiledOrchestrator
+from nodes.campaign.compose_touch import CompiledOrchestrator
 from schemas.context import Context
 
 CONTRACT_KEYS = (

@@ -18,7 +18,8 @@ from evals.datasets import DATASETS_DIR, load_datasets, spec_for
 from evals.gate import FlagFlip, run_gate
 from evals.runner import GATE, run_evals
 from graphs.email_orchestrator import build_email_orchestrator
-from nodes.compose import sign_draft, write_first_touch
+from nodes.email.sign_draft import sign_draft
+from nodes.email.write_first_touch import write_first_touch
 from schemas.context import Context
 from schemas.worker import WorkerInput, WorkerOutput, WorkerState
 

@@ -20,7 +20,7 @@ import pytest
 
 from coachgraph.llm.client import JsonLLM
 from coachgraph.runner.drafting import draft_for
-from nodes.offline_composer import UNSUBSCRIBE_LINE
+from nodes.email.offline_composer import UNSUBSCRIBE_LINE
 from schemas.context import Context
 from schemas.llm import DraftOutput, RolePlanOutput
 from tests.integration.fake_openai import (

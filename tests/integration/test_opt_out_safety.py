@@ -17,7 +17,7 @@ import pytest
 from coachgraph.demo.run import demo_data_dir, load_demo_crm
 from coachgraph.store.audit import audit_rows
 from coachgraph.store.crm import CrmStore
-from nodes.offline_composer import UNSUBSCRIBE_LINE
+from nodes.email.offline_composer import UNSUBSCRIBE_LINE
 from tests.integration.conftest import Run, one_line_error
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, Reply, by_kind
 

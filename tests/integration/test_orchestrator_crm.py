@@ -14,7 +14,7 @@ from coachgraph.demo.run import DEMO_NOW, load_demo_crm
 from coachgraph.runner.drafting import draft_for, draft_many, orchestrator
 from coachgraph.store.crm import CrmStore, contacts, suppression
 from graphs.email_orchestrator import build_email_orchestrator
-from nodes.memory import remember_touch
+from nodes.email.recall_memory import remember_touch
 from schemas.context import Context
 from schemas.values import email_sha256
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.coach_rules import (
+from nodes.campaign.coach_rules import (
     CADENCE_RANGE,
     DEFAULT_CADENCE_DAYS,
     DEFAULT_MAX_TOUCHES,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nodes.offline_composer import (
+from nodes.email.offline_composer import (
     TONES,
     UNSUBSCRIBE_LINE,
     ComposeRequest,
@@ -18,8 +18,8 @@ from nodes.offline_composer import (
     finish_body,
     tone_for,
 )
-from nodes.review import review_email
-from nodes.text_rules import find_markers
+from nodes.email.review_draft import review_email
+from nodes.email.text_rules import find_markers
 
 BASE = ComposeRequest(
     first_name="Lucas",
@@ -263,3 +263,17 @@ def test_any_crm_text_gives_a_draft_that_passes_review(**fields: Any) -> None:
     req = ComposeRequest(**fields)
     subject, body = finished(req)
     assert review_email(subject, body).notes == []
+
+
+@pytest.mark.parametrize("reply", [False, True], ids=["compose", "reply"])
+@pytest.mark.parametrize("touch", [1, 2])
+def test_a_very_long_company_or_subject_still_fits_the_reviewers_limit(
+    touch: int, reply: bool
+) -> None:
+    long_name = "Northwind " + "Logistics and Supply Chain Holdings " * 8
+    req = request(company=long_name, touch=touch, inbound_subject=long_name)
+
+    subject, body = finished(req, reply=reply)
+
+    assert len(subject) <= 150
+    assert review_email(subject, body).passed, review_email(subject, body).notes

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.roles import DEFAULT_ROLE_PLAN, ROLE_ORDER, repair_role_plan
+from nodes.email.plan_roles import DEFAULT_ROLE_PLAN, ROLE_ORDER, repair_role_plan
 
 DEFAULT = ["researcher", "composer"]
 

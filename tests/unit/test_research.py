@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.research import BRIEF_FACTS, research_facts, select_facts
-from nodes.text_rules import why_unquotable as why_unusable
+from nodes.email.research_facts import BRIEF_FACTS, research_facts, select_facts
+from nodes.email.text_rules import why_unquotable as why_unusable
 from schemas.crm import FactRecord
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from nodes.review import review_draft, review_email
-from nodes.text_rules import find_markers
+from nodes.email.review_draft import review_draft, review_email
+from nodes.email.text_rules import find_markers
 from schemas.orchestrator import OrchestratorState
 
 CLEAN_SUBJECT = "Quick idea for Acme"

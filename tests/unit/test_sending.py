@@ -27,7 +27,7 @@ from coachgraph.mail.transport import (
     message_id_for,
     transport_for,
 )
-from nodes.offline_composer import UNSUBSCRIBE_LINE
+from nodes.email.offline_composer import UNSUBSCRIBE_LINE
 from schemas.context import Context
 from schemas.errors import UserError
 

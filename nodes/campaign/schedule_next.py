@@ -1,4 +1,4 @@
-"""The schedule: the plan a thread follows, when its next touch is due, and when it ends."""
+"""schedule_next: when the next touch is due, from the plan's cadence, or that the end came."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from nodes.coach_rules import default_plan_values
+from nodes.campaign.coach_rules import default_plan_values
 from schemas.campaign import CampaignState, PlanRecord, TouchRecord
 from schemas.context import Context, context_of
 from schemas.values import iso, parse_instant

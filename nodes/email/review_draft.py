@@ -1,11 +1,11 @@
-"""The reviewer: deterministic checks on a draft, zero model calls."""
+"""review_draft: deterministic checks on a draft, zero model calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from nodes.text_rules import find_markers, has_opt_out_line
+from nodes.email.text_rules import find_markers, has_opt_out_line
 from schemas.orchestrator import OrchestratorState
 from schemas.provenance import provenance
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodes.text_rules import why_unquotable
+from nodes.email.review_draft import MAX_SUBJECT
+from nodes.email.text_rules import why_unquotable
 
 TONES = ("warm", "direct", "formal", "casual", "consultative")
 
@@ -114,7 +115,7 @@ def compose_email(request: ComposeRequest) -> tuple[str, str]:
         if len(facts) > 1:
             paragraphs.append(f"I also saw that {_as_clause(facts[1])}.")
     paragraphs.append(f"We offer {_offer(request)}. {CALL_TO_ACTION[tone]}")
-    return _subject(request, company), "\n\n".join(paragraphs)
+    return _clip(_subject(request, company), MAX_SUBJECT), "\n\n".join(paragraphs)
 
 
 def compose_reply(request: ComposeRequest) -> tuple[str, str]:
@@ -135,7 +136,7 @@ def compose_reply(request: ComposeRequest) -> tuple[str, str]:
         "work for a 20-minute call? I'll bring answers to your questions."
     )
     subject = f"Re: {inbound_subject}" if inbound_subject else f"Your note to us{_for(company)}"
-    return subject, "\n\n".join(paragraphs)
+    return _clip(subject, MAX_SUBJECT), "\n\n".join(paragraphs)
 
 
 def finish_body(body: str, *, tone: str | None, sender_name: str, sender_company: str) -> str:

@@ -1,15 +1,15 @@
-"""The safety gate: the authoritative say on whether a contact may get a draft at all."""
+"""safety_gate: the authoritative say on whether a contact may get a draft at all."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_FLAG
 from schemas.door import Standing
-from schemas.orchestrator import DONE, BlockReason, ContactFlag, OrchestratorState
+from schemas.orchestrator import BlockReason, ContactFlag, OrchestratorState
 from schemas.provenance import provenance
 
 FLAG_REASONS: tuple[ContactFlag, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
@@ -55,8 +55,3 @@ def safety_gate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str
             "safety": provenance("deterministic", detail, confidence=1.0, evidence=[reason])
         },
     }
-
-
-def route_after_gate(state: OrchestratorState) -> Literal["recall_memory", "__end__"]:
-    """Stop a blocked contact here; carry on otherwise."""
-    return DONE if state.get("blocked_reason") else "recall_memory"

@@ -1,10 +1,10 @@
-"""The researcher role: pick which facts the composer may use."""
+"""research_facts: the researcher picks which facts the composer may use."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodes.text_rules import why_unquotable
+from nodes.email.text_rules import why_unquotable
 from schemas.crm import FactRecord
 from schemas.orchestrator import Brief, OrchestratorState
 

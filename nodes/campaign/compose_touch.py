@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from nodes.schedule import effective_plan, next_touch
+from nodes.campaign.schedule_next import effective_plan, next_touch
 from schemas.campaign import CampaignState, PendingTouch
 from schemas.context import Context, context_of
-from schemas.orchestrator import DONE, OrchestratorInput, OrchestratorOutput, OrchestratorState
+from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
 
 CompiledOrchestrator = CompiledStateGraph[
     OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
@@ -61,8 +61,3 @@ def delegate_touch(orchestrator: CompiledOrchestrator) -> Callable[..., dict[str
         }
 
     return compose_touch
-
-
-def route_after_compose(state: CampaignState) -> Literal["await_approval", "__end__"]:
-    """A contact the safety gate blocks ends the thread; a draft goes to a person."""
-    return DONE if state["status"] == "stopped" else "await_approval"

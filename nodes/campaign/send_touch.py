@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from checkpoints.threads import campaign_thread_id
-from nodes.memory import remember_touch
-from nodes.safety import stop_reason
+from nodes.email.recall_memory import remember_touch
+from nodes.email.safety_gate import stop_reason
 from schemas.campaign import CampaignState, PendingTouch, TouchRecord
 from schemas.context import Context, context_of
 from schemas.door import Delivery, Door, Send, Standing
-from schemas.orchestrator import DONE
 from schemas.values import iso, normalize_email
 
 
@@ -72,11 +71,6 @@ def why_not_send(standing: Standing, to: str) -> str | None:
     if standing.contact is None or normalize_email(to) != standing.contact["email"]:
         return "address_changed"
     return None
-
-
-def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
-    """A thread stopped at the last moment ends here; otherwise schedule what comes next."""
-    return DONE if state["status"] == "stopped" else "schedule_next"
 
 
 def _pending(state: CampaignState) -> PendingTouch:

@@ -1,4 +1,4 @@
-"""The coach (AA02): one model call at step 0 plans the whole sequence, or fails open."""
+"""coach_plan: at step 0, one model call plans the whole sequence (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from nodes.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
-from nodes.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
+from nodes.campaign.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
+from nodes.campaign.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
 from schemas.campaign import CampaignState, PlanRecord
 from schemas.coach import CoachPlanOutput
 from schemas.context import Context, context_of

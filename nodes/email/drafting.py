@@ -1,24 +1,20 @@
-"""The composer role: worker nodes that write and sign a draft, and the delegation to them."""
+"""Writing one draft for the composer workers: with the model, or offline when it cannot."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from nodes.offline_composer import (
+from nodes.email.offline_composer import (
     ComposeRequest,
     compose_email,
     compose_reply,
-    finish_body,
-    tone_for,
 )
-from nodes.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
-from nodes.research import select_facts
+from nodes.email.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
+from nodes.email.research_facts import select_facts
 from schemas.context import Context, context_of
 from schemas.llm import DraftOutput, LLMResult
 from schemas.orchestrator import OrchestratorState
@@ -29,17 +25,8 @@ PROMPTS = {"compose": (DRAFT_SYSTEM, DRAFT_USER), "reply": (REPLY_SYSTEM, REPLY_
 OFFLINE = {"compose": compose_email, "reply": compose_reply}
 
 
-def write_first_touch(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Draft a first touch or follow-up: the model when it answers well, else offline."""
-    return _write(state, runtime, "compose")
-
-
-def write_reply(state: WorkerState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Draft a reply to an inbound message: the model when it answers well, else offline."""
-    return _write(state, runtime, "reply")
-
-
-def _write(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
+def write_draft(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
+    """Write one draft of `kind` with the model, or offline when the model cannot answer."""
     request = ComposeRequest(**state["request"])
     system, user = PROMPTS[kind]
     result = (
@@ -76,18 +63,6 @@ def _offline_provenance(result: LLMResult[DraftOutput], request: ComposeRequest)
     return provenance("offline_composer", reason, confidence=0.9, evidence=request.facts)
 
 
-def sign_draft(state: WorkerState) -> dict[str, Any]:
-    """Add the sign-off, signature and unsubscribe line every draft carries."""
-    request = ComposeRequest(**state["request"])
-    body = finish_body(
-        state["draft"]["body"],
-        tone=tone_for(request),
-        sender_name=state["sender_name"],
-        sender_company=state["sender_company"],
-    )
-    return {"draft": {"subject": state["draft"]["subject"], "body": body}}
-
-
 def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> ComposeRequest:
     """What the composer may use: the brief's facts (or a safe pick), plan, offer, history."""
     contact = state["contact"]
@@ -118,34 +93,3 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
 
 
 Worker = CompiledStateGraph[WorkerState, Context, WorkerInput, WorkerOutput]
-
-
-def delegate_to(kind: WorkerKind, worker: Worker) -> Callable[..., dict[str, Any]]:
-    """A parent node that hands one drafting job to a compiled worker subgraph."""
-
-    def delegate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
-        request = build_request(state, runtime)
-        result = worker.invoke(
-            WorkerInput(
-                request=asdict(request),
-                sender_name=state.get("sender_name") or context.sender_name,
-                sender_company=state.get("sender_company") or context.sender_company,
-            )
-        )
-        revising = state.get("draft") is not None
-        return {
-            "draft": result["draft"],
-            "revisions": state.get("revisions", 0) + int(revising),
-            "graph_meta": {
-                "facts_used": request.facts,
-                "composer": result["draft_provenance"]["source"],
-            },
-            "provenance": {"draft": result["draft_provenance"]},
-            "llm_calls": result.get("llm_calls", []),
-            "path": [f"email_{kind}"],
-        }
-
-    delegate.__name__ = f"email_{kind}"
-    delegate.__doc__ = f"Delegate the draft to the email_{kind} worker subgraph."
-    return delegate

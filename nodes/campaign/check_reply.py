@@ -1,17 +1,16 @@
-"""The stop check: a reply, bounce, unsubscribe or suppression ends a thread at its next tick."""
+"""check_reply: a reply, bounce, unsubscribe or suppression ends a thread at its next tick."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.runtime import Runtime
 
-from nodes.safety import stop_reason
-from nodes.schedule import due_at, sequence_over
+from nodes.campaign.schedule_next import due_at, sequence_over
+from nodes.email.safety_gate import stop_reason
 from schemas.campaign import CampaignState
 from schemas.context import Context, context_of
-from schemas.orchestrator import DONE
 
 
 def check_reply(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -21,15 +20,6 @@ def check_reply(state: CampaignState, runtime: Runtime[Context]) -> dict[str, An
     if sequence_over(state):
         return {"status": "completed", "stop_reason": "all planned touches done"}
     return {"status": "active"}
-
-
-def route_after_check(
-    state: CampaignState, runtime: Runtime[Context]
-) -> Literal["compose_touch", "__end__"]:
-    """Compose only for a live thread whose next touch is due; otherwise wait (END)."""
-    if state["status"] != "active":
-        return DONE
-    return "compose_touch" if is_due(state, context_of(runtime).door.now()) else DONE
 
 
 def is_due(state: CampaignState, now: datetime) -> bool:

@@ -1,4 +1,4 @@
-"""Per-contact memory in the LangGraph Store: what earlier touches already said."""
+"""recall_memory: per-contact memory in the LangGraph Store, so follow-ups say new things."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nodes that load what the CRM knows: the contact, company, facts and history."""
+"""hydrate: load the contact, their company and its most confident facts."""
 
 from __future__ import annotations
 
@@ -28,9 +28,3 @@ def hydrate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, An
         "graph_meta": {"review_passed": None, "review_notes": [], "role_plan": []},
         "path": ["hydrate"],
     }
-
-
-def load_history(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Load the latest messages exchanged with the contact."""
-    history = context_of(runtime).door.history(state["contact_id"])
-    return {"history": history, "path": ["load_history"]}

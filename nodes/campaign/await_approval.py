@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langgraph.types import interrupt
 
-from nodes.review import review_email
-from nodes.schedule import effective_plan
+from nodes.campaign.schedule_next import effective_plan
+from nodes.email.review_draft import review_email
 from schemas.approval import HumanInterrupt, HumanResponse
 from schemas.campaign import CampaignState, PendingTouch
 
@@ -16,7 +16,7 @@ MAX_FEEDBACK_ROUNDS = 2
 
 def approval_request(state: CampaignState) -> HumanInterrupt:
     """The Agent Inbox request for the pending draft."""
-    pending = _pending(state)
+    pending = pending_touch(state)
     plan = effective_plan(state)
     notes = "\n".join(f"- {n}" for n in pending["review_notes"]) or "- none"
     prov = state.get("provenance", {})
@@ -47,7 +47,7 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
 def await_approval(state: CampaignState) -> dict[str, Any]:
     """Wait for a person's decision and record it; a draft is re-reviewed before it may go."""
     response = cast(HumanResponse, interrupt([approval_request(state)])[0])
-    pending = _pending(state)
+    pending = pending_touch(state)
     decision: dict[str, Any] = dict(response)
     if response["type"] == "accept":
         verdict = review_email(pending["subject"], pending["body"])
@@ -73,28 +73,13 @@ def await_approval(state: CampaignState) -> dict[str, Any]:
     return update
 
 
-def route_after_approval(
-    state: CampaignState,
-) -> Literal["send_touch", "compose_touch", "await_approval", "schedule_next"]:
-    """A sendable accept or edit sends; feedback recomposes (twice at most); ignore skips."""
-    decision = state["decision"] or {}
-    pending = _pending(state)
-    if decision.get("type") == "ignore":
-        return "schedule_next"
-    if decision.get("type") == "response":
-        rounds_ok = pending["feedback_rounds"] <= MAX_FEEDBACK_ROUNDS
-        return "compose_touch" if rounds_ok else "await_approval"
-    if decision.get("rejected_notes"):
-        return "await_approval"
-    return "send_touch"
-
-
 def unsendable(notes: list[str]) -> list[str]:
     """The review notes that forbid sending a draft (a missing opt-out line is added)."""
     return [n for n in notes if n != "missing unsubscribe line"]
 
 
-def _pending(state: CampaignState) -> PendingTouch:
+def pending_touch(state: CampaignState) -> PendingTouch:
+    """The draft waiting on a person (a graph that routes here always has one)."""
     pending = state.get("pending")
     if pending is None:
         raise RuntimeError("await_approval reached with no pending draft")

@@ -1,4 +1,4 @@
-"""The `plan_roles` leader (AA06) and the repair that keeps its plan inside the role enum."""
+"""plan_roles: the leader orders roles from a closed enum, repaired and failing open."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from nodes.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
+from nodes.email.prompts import ROLE_PLAN_SYSTEM, ROLE_PLAN_USER
 from schemas.context import Context, context_of
 from schemas.llm import RolePlanOutput
 from schemas.orchestrator import OrchestratorState, Role
