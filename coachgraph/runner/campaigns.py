@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -263,7 +263,15 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     before = _touch_count(snapshot.values)
     try:
         if snapshot.interrupts:
-            pass  # already waiting on a person: the index only needs to learn that
+            # Waiting on a person, unless a decision was being applied when its process died
+            # before the checkpoint recorded it: then finish applying that decision.
+            if (decision := _unapplied(claim, snapshot.interrupts[0].id)) is not None:
+                rt.app.invoke(
+                    Command(resume=[decision]),
+                    rt.config(thread_id),
+                    context=rt.context,
+                    durability=STEP_DURABILITY,
+                )
         elif snapshot.next:
             # An earlier run died part-way (possibly mid-send): finish it. A re-run send_touch
             # finds its outbox row and never sends twice.
@@ -285,6 +293,16 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     return _sync(rt, thread_id, before)
 
 
+def _unapplied(claim: due_index.Claim, interrupt_id: str) -> HumanResponse | None:
+    """The decision a dead run was applying to this very interrupt, if there was one."""
+    if not claim.pending_decision:
+        return None
+    recorded = json.loads(claim.pending_decision)
+    if recorded["interrupt_id"] != interrupt_id:
+        return None
+    return cast(HumanResponse, recorded["response"])
+
+
 def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[str, Any]:
     snapshot = rt.app.get_state(rt.config(thread_id))
     values: CampaignState = snapshot.values  # type: ignore[assignment]
@@ -302,6 +320,7 @@ def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[
         plan=plan,
         attempts=0,
         last_error=None,
+        pending_decision=None,
     )
     prune_thread(rt.saver, thread_id)
     sent = sum(t["outcome"] == "sent" for t in touches) - before[0]
@@ -413,8 +432,10 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
     item = waiting_item(rt, thread_id)
     _check_response(item, response)
     check_config(rt.context)
-    # While the decision runs the thread is active and due: if this process dies mid-run
-    # (even mid-send), a tick finishes the run once the lease lapses.
+    # While the decision runs the thread is active and due, and the decision is on record:
+    # if this process dies mid-run (even mid-send, before the checkpoint took the decision),
+    # a tick finishes applying it once the lease lapses.
+    recorded = {"interrupt_id": item["interrupt_id"], "response": response}
     claim = due_index.claim(
         rt.crm,
         thread_id,
@@ -423,6 +444,7 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
         statuses=("awaiting_approval", "active"),
         status="active",
         next_due_at=iso(now_from(rt.context.now)),
+        pending_decision=json.dumps(recorded),
     )
     if claim is None:
         raise UserError(f"thread {thread_id} is being run by another process; try again shortly")

@@ -42,7 +42,7 @@ from schemas.door import Standing
 from schemas.errors import UserError
 from schemas.values import email_sha256, suppression_hashes
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -146,6 +146,7 @@ enrollments = Table(
     Column("enrolled_at", String(40), nullable=False),
     Column("plan", Text),
     Column("updated_at", String(40)),
+    Column("pending_decision", Text),
     UniqueConstraint("campaign_id", "contact_id", name="uq_enrollment"),
     Index("ix_enrollments_due", "status", "next_due_at"),
 )

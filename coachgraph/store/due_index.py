@@ -29,6 +29,8 @@ class Claim:
     contact_id: str
     enrolled_at: str
     attempts: int
+    pending_decision: str | None = None
+    """A person's decision (JSON) that a run was applying when its process died, if any."""
 
 
 def due_threads(crm: CrmStore, now: datetime, limit: int) -> list[str]:
@@ -73,6 +75,7 @@ def claim(
             enrollments.c.contact_id,
             enrollments.c.enrolled_at,
             enrollments.c.attempts,
+            enrollments.c.pending_decision,
         )
     )
     with crm.connect(write=True) as conn:

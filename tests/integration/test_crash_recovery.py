@@ -11,6 +11,7 @@ whole message, SIGKILLs the `coachgraph approvals approve` process and only then
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,7 +22,7 @@ import pytest
 
 from coachgraph.mail.outbox import idempotency_key, list_outbox, outbox_row
 from coachgraph.runner.campaigns import status_rows
-from coachgraph.store.crm import CrmStore
+from coachgraph.store.crm import CrmStore, enrollments, outbox
 from coachgraph.store.due_index import get_enrollment
 from schemas.context import Context
 from schemas.values import iso
@@ -266,3 +267,52 @@ def test_a_failed_thread_is_revived_with_its_approved_draft_and_sent_once(
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
     not_failed = run("retry", THREAD, env=env, cwd=tmp_path)
     assert not_failed.code == 1 and "not failed" in not_failed.err
+
+
+def test_a_decision_the_checkpoint_never_took_is_applied_by_the_next_tick(
+    demo_db: str, smtp: ScriptedSmtpServer, campaign: Campaign
+) -> None:
+    """The race behind a once-flaky run, made certain: the approving process handed the
+    message over and died before its checkpoint writer recorded the decision. The thread's
+    checkpoint still waits on a person; the enrollment holds the decision; the outbox row
+    is still `sending`. The recovering tick must apply that decision (never re-send), not
+    treat the thread as merely waiting."""
+    crm = CrmStore(demo_db)
+    [item] = campaign.pending(T0)
+    response = {"type": "accept", "args": None}
+    with crm.connect(write=True) as conn:  # what decide() and deliver() had written
+        conn.execute(
+            enrollments.update()
+            .where(enrollments.c.thread_id == THREAD)
+            .values(
+                status="active",
+                next_due_at=iso(T0),
+                pending_decision=json.dumps(
+                    {"interrupt_id": item["interrupt_id"], "response": response}
+                ),
+            )
+        )
+        conn.execute(
+            outbox.insert().values(
+                idempotency_key=KEY,
+                thread_id=THREAD,
+                touch=1,
+                to_email=TO,
+                subject=item["subject"],
+                body=item["body"],
+                message_id="<m@seller.example>",
+                status="sending",
+                sent_at=iso(T0),
+                created_at=iso(T0),
+            )
+        )
+    assert campaign.state(THREAD).interrupts, "the checkpoint still waits on a person"
+
+    report = campaign.tick(T0 + timedelta(minutes=20))
+
+    assert (report["resumed"], report["sent"]) == (1, 0), report
+    assert smtp.received == []  # the message may already be out: never hand it over again
+    assert [(r["idempotency_key"], r["status"]) for r in list_outbox(crm)] == [(KEY, "unknown")]
+    status = the_row(status_rows(crm))
+    assert (status["status"], status["touches_unknown"]) == ("active", 1), status
+    assert get_enrollment(crm, THREAD)["pending_decision"] is None  # type: ignore[index]
