@@ -9,7 +9,7 @@ from checkpoints.factory import open_store, setup_graph_tables
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.importer import import_records
 from evals.datasets import Dataset
-from nodes.email.recall_memory import memory_namespace
+from nodes.email.recall_memory import memory_namespace, memory_value
 from schemas.errors import UserError
 from schemas.values import normalize_email
 
@@ -76,9 +76,7 @@ def _seed_memory(db_url: str, datasets: Iterable[Dataset]) -> None:
         return
     with open_store(db_url) as store:
         for record_id, memory in seeded:
-            value = {
-                "facts_used": list(memory.get("facts_used", [])),
-                "subjects": list(memory.get("subjects", [])),
-                "touches": len(memory.get("subjects", [])),
-            }
+            value = memory_value(
+                list(memory.get("facts_used", [])), list(memory.get("subjects", []))
+            )
             store.put(memory_namespace(record_id), "touches", value)

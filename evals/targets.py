@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.datasets import Kind
+from nodes.campaign.coach_plan import coach_brief as brief_for_coach
 from nodes.campaign.coach_plan import plan_sequence
 from nodes.campaign.coach_rules import coerce_coach_plan
 from nodes.campaign.compose_touch import CompiledOrchestrator
@@ -94,15 +95,12 @@ class Runner:
 
 def coach_brief(inputs: dict[str, Any]) -> dict[str, Any]:
     """What the coach node sends the model, built from a record instead of the CRM."""
-    company = inputs.get("company") or {}
-    facts = sorted(inputs.get("facts", []), key=lambda f: -float(f.get("confidence", 0)))
-    return {
-        "offer": inputs.get("offer"),
-        "contact_title": (inputs.get("contact") or {}).get("title"),
-        "company": company.get("name"),
-        "industry": company.get("industry"),
-        "facts": [f["fact"] for f in facts[:8]],
-    }
+    return brief_for_coach(
+        inputs.get("offer"),
+        inputs.get("contact") or {},
+        inputs.get("company") or {},
+        list(inputs.get("facts", [])),
+    )
 
 
 def plan_coercion(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.values import parse_instant
+
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime
 
@@ -127,11 +129,7 @@ class Context(BaseSettings):
         if isinstance(value, datetime):
             return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
         if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("expected an ISO-8601 instant, e.g. 2026-11-21T09:00") from None
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+            return parse_instant(value).isoformat()
         return value
 
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
@@ -17,18 +16,12 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.values import is_valid_email, normalize_email
+from schemas.values import is_valid_email, iso, normalize_email, parse_instant
 
 
 def utc_iso(value: str) -> str:
     """An ISO-8601 instant (naive or date-only taken as UTC) as `YYYY-MM-DDTHH:MM:SS+00:00`."""
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat(timespec="seconds")
+    return iso(parse_instant(value))
 
 
 _TRUE = {"true", "yes", "1", "y", "t"}

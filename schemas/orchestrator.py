@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, Required, TypedDict
+from typing import Annotated, Any, Literal, Required, TypedDict, get_args
 
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.provenance import Provenance
@@ -14,6 +14,8 @@ BlockReason = Literal[
 ]
 Role = Literal["researcher", "composer", "reviewer"]
 ContactFlag = Literal["do_not_contact", "bounced", "unsubscribed", "replied"]
+CONTACT_FLAGS: tuple[ContactFlag, ...] = get_args(ContactFlag)
+"""Contact flags that block outreach: an import may set one, never clear it."""
 
 DONE: Literal["__end__"] = "__end__"
 """LangGraph's END, typed as the literal that route functions return."""

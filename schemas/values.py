@@ -9,12 +9,22 @@ from datetime import UTC, datetime
 from schemas.errors import UserError
 
 
+class BadInstantError(UserError, ValueError):
+    """Text that is not an ISO-8601 instant (a ValueError too, so validators report it)."""
+
+
 def parse_instant(text: str) -> datetime:
-    """An ISO-8601 instant (a trailing Z is fine); naive values are taken as UTC."""
+    """An ISO-8601 instant (a trailing Z is fine); naive values are taken as UTC.
+
+    Raises:
+        BadInstantError: the text is not an ISO-8601 instant.
+    """
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(f"not an ISO-8601 instant: {text!r} (e.g. 2026-11-21T09:00:00Z)") from None
+        raise BadInstantError(
+            f"not an ISO-8601 instant: {text!r} (e.g. 2026-11-21T09:00:00Z)"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

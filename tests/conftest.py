@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from coachgraph.demo.run import DEMO_NOW, load_demo_crm
 from coachgraph.runner.door import ensure_door
 from coachgraph.store.crm import CrmStore
 from schemas.context import Context
+
+# Property tests explore new examples on a developer's machine and replay the same ones in
+# CI (CI=true), so a red CI run is never a roll of the dice.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

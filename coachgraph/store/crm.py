@@ -40,6 +40,7 @@ from schemas.crm import (
 )
 from schemas.door import Standing
 from schemas.errors import UserError
+from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import email_sha256, suppression_hashes
 
 SCHEMA_VERSION = 3
@@ -181,8 +182,6 @@ audit_log = Table(
 )
 
 _CONTACT_COLS = [c.name for c in contacts.columns]
-CONTACT_FLAGS = ("do_not_contact", "bounced", "unsubscribed", "replied")
-"""Contact flags that block outreach: an import may set one, never clear it."""
 
 
 def history_id(row: Mapping[str, Any]) -> str:

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table
 
 from coachgraph.store.crm import (
-    CONTACT_FLAGS,
     CrmStore,
     companies,
     company_facts,
@@ -34,6 +33,7 @@ from schemas.crm import (
     SuppressionRow,
 )
 from schemas.errors import UserError
+from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import contact_id_for, email_sha256
 
 if TYPE_CHECKING:

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from coachgraph.store.audit import write_audit
-from coachgraph.store.crm import CONTACT_FLAGS, CrmStore, contacts, suppression
+from coachgraph.store.crm import CrmStore, contacts, suppression
 from schemas.crm import OPT_OUT_FLAG
 from schemas.errors import UserError
+from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import (
     email_sha256,
     is_valid_email,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -56,10 +57,19 @@ def _brief(state: CampaignState, context: Context) -> dict[str, Any]:
     contact: dict[str, Any] = dict(door.contact(state["contact_id"]) or {})
     company: dict[str, Any] = dict(door.company(contact.get("company_domain")) or {})
     campaign = door.campaign(state["campaign_id"]) or {}
+    facts = door.top_facts(contact.get("company_domain"), MAX_FACTS)
+    return coach_brief(campaign.get("offer"), contact, company, facts)
+
+
+def coach_brief(
+    offer: str | None, contact: Mapping[str, Any], company: Mapping[str, Any], facts: list[Any]
+) -> dict[str, Any]:
+    """What the coach is told: the offer, the contact's title, the company, its best facts."""
+    ranked = sorted(facts, key=lambda f: -float(f.get("confidence", 0)))[:MAX_FACTS]
     return {
-        "offer": campaign.get("offer"),
+        "offer": offer,
         "contact_title": contact.get("title"),
         "company": company.get("name"),
         "industry": company.get("industry"),
-        "facts": [f["fact"] for f in door.top_facts(contact.get("company_domain"), MAX_FACTS)],
+        "facts": [f["fact"] for f in ranked],
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -11,6 +11,7 @@ from nodes.email.plan_roles import DEFAULT_ROLE_PLAN, default_role_plan_provenan
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_EVENTS
 from schemas.orchestrator import OrchestratorState
+from schemas.values import parse_instant
 
 RECENT_OUTBOUND = timedelta(days=3)
 
@@ -25,7 +26,7 @@ def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
     if last and last["direction"] == "in":
         action = "reply"
     elif last and "touch" not in state:
-        sent = datetime.fromisoformat(last["at"].replace("Z", "+00:00"))
+        sent = parse_instant(last["at"])
         if context_of(runtime).door.now() - sent < RECENT_OUTBOUND:
             action = "skip"
             skip_reason = f"last email went out at {last['at']}, under 3 days ago"

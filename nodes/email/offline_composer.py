@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from nodes.email.review_draft import MAX_SUBJECT
 from nodes.email.text_rules import why_unquotable
-
-TONES = ("warm", "direct", "formal", "casual", "consultative")
+from schemas.coach import TONES
 
 GREETING = {
     "warm": "Hi {first},",

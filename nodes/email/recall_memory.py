@@ -28,6 +28,11 @@ def recall_memory(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
     return {"memory": memory, "path": ["recall_memory"]}
 
 
+def memory_value(facts_used: list[str], subjects: list[str]) -> dict[str, Any]:
+    """A contact's memory as stored: facts and subjects of sent touches, and their count."""
+    return {"facts_used": facts_used, "subjects": subjects, "touches": len(subjects)}
+
+
 def remember_touch(
     store: BaseStore, contact_id: str, *, key: str, subject: str, facts_used: list[str]
 ) -> dict[str, Any]:
@@ -37,14 +42,10 @@ def remember_touch(
     if store.get(namespace, f"sent:{key}") is not None:  # a re-run send: already remembered
         return dict(EMPTY_MEMORY) | (item.value if item else {})
     memory = dict(EMPTY_MEMORY) | (item.value if item else {})
-    memory = {
-        "facts_used": [
-            *memory["facts_used"],
-            *[f for f in facts_used if f not in memory["facts_used"]],
-        ],
-        "subjects": [*memory["subjects"], subject],
-        "touches": memory["touches"] + 1,
-    }
+    known = memory["facts_used"]
+    memory = memory_value(
+        [*known, *[f for f in facts_used if f not in known]], [*memory["subjects"], subject]
+    )
     store.put(namespace, "touches", memory)
     store.put(namespace, f"sent:{key}", {"subject": subject})
     return memory

@@ -9,10 +9,8 @@ from langgraph.runtime import Runtime
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_FLAG
 from schemas.door import Standing
-from schemas.orchestrator import BlockReason, ContactFlag, OrchestratorState
+from schemas.orchestrator import CONTACT_FLAGS, BlockReason, OrchestratorState
 from schemas.provenance import provenance
-
-FLAG_REASONS: tuple[ContactFlag, ...] = ("do_not_contact", "bounced", "unsubscribed", "replied")
 
 
 def block_reason(standing: Standing) -> tuple[BlockReason, str] | None:
@@ -24,7 +22,7 @@ def block_reason(standing: Standing) -> tuple[BlockReason, str] | None:
         # An entry an opt-out event wrote blocks with that event's own reason.
         kind = cast(BlockReason, OPT_OUT_FLAG.get(why, "suppressed"))
         return kind, f"address is on the suppression list ({why})"
-    for flag in FLAG_REASONS:
+    for flag in CONTACT_FLAGS:
         if contact[flag]:
             return flag, f"contact is flagged {flag}"
     if why := standing.retention:

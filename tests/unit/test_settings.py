@@ -283,3 +283,29 @@ def test_db_timeouts_must_be_positive_seconds(
     message = str(info.value)
     assert f"invalid setting {env}={value!r}" in message
     assert "\n" not in message
+
+
+def test_a_partial_context_from_studio_takes_every_other_field_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langgraph.graph import StateGraph
+    from langgraph.runtime import Runtime
+    from typing_extensions import TypedDict
+
+    class State(TypedDict, total=False):
+        seen: dict[str, object]
+
+    def look(state: State, runtime: Runtime[Context]) -> State:
+        c = runtime.context
+        return {"seen": {"leader": c.orchestrator_role_plan, "db": c.db_url, "smtp": c.smtp_host}}
+
+    graph = StateGraph(State, context_schema=Context)
+    graph.add_node("look", look)
+    graph.set_entry_point("look")
+    monkeypatch.setenv("COACHGRAPH_DB", "sqlite:///from-env.db")
+    monkeypatch.setenv("SMTP_HOST", "mail.example")
+
+    # LangGraph Studio and the API pass the context as a plain dict of the fields they set.
+    out = graph.compile().invoke({}, context={"orchestrator_role_plan": True})
+
+    assert out["seen"] == {"leader": True, "db": "sqlite:///from-env.db", "smtp": "mail.example"}
