@@ -89,7 +89,8 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
 
     import coachgraph.runner.campaigns as campaigns
     import graphs.campaign as campaign_graph
-    from coachgraph.store import due_index, llm
+    from coachgraph.llm import client as llm
+    from coachgraph.store import due_index
     from coachgraph.store.crm import CrmStore
 
     missing: list[str] = []

@@ -87,6 +87,7 @@ from coachgraph.runner.campaigns import (  # noqa: E402
     pending_approvals,
     tick,
 )
+from coachgraph.runner.door import ensure_door  # noqa: E402
 from coachgraph.store import due_index  # noqa: E402
 from coachgraph.store.crm import CrmStore, enrollments  # noqa: E402
 from coachgraph.store.engine import dispose_engines  # noqa: E402
@@ -265,7 +266,7 @@ def context_for(path: Path, when: datetime = T0, **overrides: Any) -> Context:
         "transport": "file",
         "outbox_dir": str(path.parent / "outbox"),
     }
-    return Context(**(values | overrides))
+    return ensure_door(Context(**(values | overrides)))
 
 
 @contextlib.contextmanager
