@@ -272,9 +272,11 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
                     context=rt.context,
                     durability=STEP_DURABILITY,
                 )
-        elif snapshot.next:
-            # An earlier run died part-way (possibly mid-send): finish it. A re-run send_touch
-            # finds its outbox row and never sends twice.
+        elif snapshot.tasks:
+            # An earlier run died part-way (possibly mid-send): finish it. Its last step may
+            # show no `next` when every task of it saved its writes but the checkpoint after
+            # it was never written; resuming applies those writes and goes on. A re-run
+            # send_touch finds its outbox row and never sends twice.
             rt.app.invoke(
                 None, rt.config(thread_id), context=rt.context, durability=STEP_DURABILITY
             )

@@ -316,3 +316,44 @@ def test_a_decision_the_checkpoint_never_took_is_applied_by_the_next_tick(
     status = the_row(status_rows(crm))
     assert (status["status"], status["touches_unknown"]) == ("active", 1), status
     assert get_enrollment(crm, THREAD)["pending_decision"] is None  # type: ignore[index]
+
+
+class _Died(BaseException):
+    """The process dying: nothing after it in the run happens, not even `except Exception`."""
+
+
+def test_a_send_whose_step_was_never_checkpointed_is_finished_not_redrafted(
+    demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other half of the race: the approval task saved its writes, the transport took
+    the message, and the process died before the checkpoint after that step was written.
+    The thread then shows no `next` and no interrupt, like a finished one. The recovering
+    tick must resume it (the row becomes `unknown`), not start a fresh draft."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from coachgraph.mail.transport import FileTransport
+
+    context = Context(db_url=demo_db, llm_api_key=None, outbox_dir=str(tmp_path / "outbox"))
+    started = start_campaign(context, [CONTACT])
+    assert started.tick(T0)["drafted"] == 1
+    handed_over: list[str] = []
+
+    def send_then_die(self: FileTransport, message: Any) -> None:
+        handed_over.append(str(message["Message-ID"]))
+        raise _Died
+
+    with monkeypatch.context() as dying:
+        dying.setattr(FileTransport, "send", send_then_die)
+        dying.setattr(SqliteSaver, "put", lambda self, config, *args, **kwargs: config)
+        with pytest.raises(_Died):
+            started.decide(THREAD, {"type": "accept", "args": None}, T0)
+    snapshot = started.state(THREAD)
+    assert (snapshot.next, snapshot.interrupts) == ((), ())  # looks finished; it is not
+    expire_lease(demo_db, THREAD)
+
+    report = started.tick(T0 + timedelta(minutes=20))
+
+    crm = CrmStore(demo_db)
+    assert (report["resumed"], report["drafted"], report["sent"]) == (1, 0, 0), report
+    assert [(r["idempotency_key"], r["status"]) for r in list_outbox(crm)] == [(KEY, "unknown")]
+    assert len(handed_over) == 1 and started.pending(T0) == []
