@@ -8,9 +8,10 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from checkpoints.threads import campaign_thread_id
+from nodes.campaign.await_approval import pending_touch
 from nodes.email.recall_memory import remember_touch
 from nodes.email.safety_gate import stop_reason
-from schemas.campaign import CampaignState, PendingTouch, TouchRecord
+from schemas.campaign import CampaignState, TouchRecord
 from schemas.context import Context, context_of
 from schemas.door import Delivery, Door, Send, Standing
 from schemas.values import iso, normalize_email
@@ -19,7 +20,7 @@ from schemas.values import iso, normalize_email
 def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Send the approved draft exactly once, unless the contact stopped meanwhile."""
     door = context_of(runtime).door
-    pending = _pending(state)
+    pending = pending_touch(state)
     standing = door.standing(state["contact_id"], pending["to"])
     if reason := why_not_send(standing, pending["to"]):
         return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
@@ -71,10 +72,3 @@ def why_not_send(standing: Standing, to: str) -> str | None:
     if standing.contact is None or normalize_email(to) != standing.contact["email"]:
         return "address_changed"
     return None
-
-
-def _pending(state: CampaignState) -> PendingTouch:
-    pending = state.get("pending")
-    if pending is None:
-        raise RuntimeError("send_touch reached with no approved draft")
-    return pending
