@@ -74,10 +74,9 @@ def eval_command(
 ) -> None:
     """Run the golden datasets offline (LangSmith `evaluate`); a table per prompt path."""
     overrides = setting_overrides([f for f in (flags or "").split(",") if f.strip()])
-    settings = load_settings(**overrides)
+    context = load_settings(**overrides)
     datasets = load_datasets(list(names), datasets_dir)
-    context = Context.from_settings(settings)
-    options = _run_options(settings, context, concurrency, upload, judge)
+    options = _run_options(context, concurrency, upload, judge)
     with _progress(as_json) as progress:
         run = run_evals(datasets, context, progress=progress, **options)
     if as_json:
@@ -105,11 +104,10 @@ def gate_command(
     as_json: bool,
 ) -> None:
     """Compare a flag off (baseline) and on (candidate): PROMOTE 0, HOLD 1, ROLLBACK 2."""
-    settings = load_settings()
-    flip = parse_flip(flag, settings)
+    context = load_settings()
+    flip = parse_flip(flag, context)
     datasets = load_datasets(list(flip.paths), datasets_dir)
-    context = Context.from_settings(settings)
-    options = _run_options(settings, context, concurrency, upload, judge)
+    options = _run_options(context, concurrency, upload, judge)
     with _progress(as_json) as progress:
         result = run_gate(flip, context, datasets, progress=progress, **options)
     path = report_path or _default_report(flip.name)
@@ -121,16 +119,14 @@ def gate_command(
     raise click.exceptions.Exit(EXIT_CODES[result["decision"]])
 
 
-def _run_options(
-    settings: Context, context: Context, concurrency: int, upload: bool, judge: bool
-) -> dict[str, Any]:
+def _run_options(context: Context, concurrency: int, upload: bool, judge: bool) -> dict[str, Any]:
     client = None
-    if upload and settings.langsmith_api_key is not None:
+    if upload and context.langsmith_api_key is not None:
         from langsmith import Client
 
         client = Client(
-            api_key=settings.langsmith_api_key.get_secret_value(),
-            api_url=settings.langsmith_endpoint,
+            api_key=context.langsmith_api_key.get_secret_value(),
+            api_url=context.langsmith_endpoint,
         )
     use_judge = judge and context.llm_configured and not context.llm_kill_switch
     return {"concurrency": concurrency, "client": client, "judge": use_judge}

@@ -7,6 +7,7 @@ from typing import Any
 
 import openai
 
+from coachgraph.config.settings import load_settings
 from schemas.context import Context
 
 JUDGE_PROMPT = """You check a cold sales email before a person approves it.
@@ -40,7 +41,7 @@ def make_judge(context: Context | None) -> Callable[..., dict[str, Any]]:
     """
     from openevals.llm import create_llm_as_judge
 
-    ctx = context or Context.from_settings()
+    ctx = context or load_settings()
     key = ctx.llm_api_key.get_secret_value() if ctx.llm_api_key else ""
     client = openai.OpenAI(
         base_url=ctx.llm_base_url, api_key=key, timeout=ctx.llm_timeout_s, max_retries=0

@@ -132,12 +132,6 @@ class Context(BaseSettings):
             return parse_instant(value).isoformat()
         return value
 
-    @classmethod
-    def from_settings(cls, settings: Context | None = None, **overrides: Any) -> Context:
-        """The environment's settings (or `settings`), with per-run overrides on top."""
-        base = settings if settings is not None else cls()
-        return base.replace(**overrides) if overrides else base
-
     def replace(self, **changes: Any) -> Context:
         """A copy with some fields changed (validated), keeping the door.
 

@@ -50,7 +50,7 @@ def _print_json(data: Any) -> None:
 
 def _context(now: str | None = None) -> Context:
     """The run context from the environment, with `--now` on top when given."""
-    return Context.from_settings(load_settings(), **({"now": now} if now else {}))
+    return load_settings(**({"now": now} if now else {}))
 
 
 def _crm() -> CrmStore:
@@ -76,11 +76,11 @@ def app(verbose: bool) -> None:
 def init() -> None:
     """Create or migrate the database at COACHGRAPH_DB (idempotent)."""
     from checkpoints.factory import setup_graph_tables
-    from coachgraph.store.engine import db_timeouts
+    from coachgraph.store.engine import context_timeouts
 
     settings = load_settings()
     version = CrmStore(settings.db_url).init()
-    setup_graph_tables(settings.db_url, db_timeouts())
+    setup_graph_tables(settings.db_url, context_timeouts(settings))
     out.print(f"database ready (schema version {version})")
 
 

@@ -69,7 +69,7 @@ def demo_context(db_url: str, settings: Context) -> Context:
     """The demo's context: the environment's flags, its own database and simulated time."""
     now = settings.now or DEMO_NOW
     outbox = str(Path(sqlite_path(db_url) or ".").parent / "outbox")
-    return Context.from_settings(settings, db_url=db_url, now=now, outbox_dir=outbox)
+    return settings.replace(db_url=db_url, now=now, outbox_dir=outbox)
 
 
 def run_demo(workdir: Path, settings: Context, console: Console) -> dict[str, Any]:

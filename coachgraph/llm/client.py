@@ -27,6 +27,7 @@ from tenacity import (
     wait_random,
 )
 
+from coachgraph.config.settings import load_settings
 from schemas.context import Context, Tier
 from schemas.llm import LLMCall, LLMResult
 
@@ -225,7 +226,7 @@ def _langsmith(api_key: str) -> Any:
 
 def make_llm(tier: Tier = "standard", context: Context | None = None) -> JsonLLM:
     """The model for a tier, configured from the run's context (or the environment)."""
-    ctx = context or Context.from_settings()
+    ctx = context or load_settings()
     return JsonLLM(
         model=ctx.model_for(tier),
         base_url=ctx.llm_base_url,

@@ -14,6 +14,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from coachgraph.config.settings import load_settings
 from evals.datasets import DATASETS_DIR, load_datasets, spec_for
 from evals.gate import FlagFlip, run_gate
 from evals.runner import GATE, run_evals
@@ -34,12 +35,12 @@ FLAGS = [
 
 @pytest.fixture
 def offline(clean_env: None) -> Context:
-    return Context.from_settings()
+    return load_settings()
 
 
 @pytest.mark.parametrize("flags", FLAGS, ids=lambda f: ",".join(f) or "flags-off")
 def test_every_path_clears_the_gate_offline(offline: Context, flags: dict[str, bool]) -> None:
-    run = run_evals(load_datasets(), Context.from_settings(**flags))
+    run = run_evals(load_datasets(), load_settings().replace(**flags))
     scores = {p.spec.name: p.mean for p in run.paths}
     assert len(scores) == 5
     below = {

@@ -42,12 +42,12 @@ def test_defaults_with_an_empty_environment() -> None:
 
 @pytest.mark.parametrize("tier", ["fast", "standard", "strong"])
 def test_every_tier_defaults_to_the_one_model(tier: str) -> None:
-    assert Context.from_settings(load_settings()).model_for(tier) == "deepseek-v4-flash"
+    assert load_settings().model_for(tier) == "deepseek-v4-flash"
 
 
 def test_tier_models_override_per_tier(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_MODEL_FAST", "small-model")
-    c = Context.from_settings(load_settings())
+    c = load_settings()
     assert (c.model_for("fast"), c.model_for("standard")) == ("small-model", "deepseek-v4-flash")
 
 
@@ -131,26 +131,26 @@ def test_either_key_variable_fills_the_key(monkeypatch: pytest.MonkeyPatch, env:
     s = load_settings()
     assert s.llm_api_key is not None
     assert s.llm_api_key.get_secret_value() == SECRET
-    assert Context.from_settings(s).llm_configured
+    assert s.llm_configured
 
 
 @pytest.mark.parametrize("env", ["LLM_API_KEY", "DEEPSEEK_API_KEY"])
 def test_the_key_never_prints(monkeypatch: pytest.MonkeyPatch, env: str) -> None:
     monkeypatch.setenv(env, SECRET)
     s = load_settings()
-    context = Context.from_settings(s)
+    context = s
     for text in (repr(s), str(s), repr(context), str(context), repr(s.llm_api_key)):
         assert SECRET not in text
     assert SECRET not in s.model_dump_json()
 
 
 def test_no_key_means_the_offline_composer() -> None:
-    assert not Context.from_settings(load_settings()).llm_configured
+    assert not load_settings().llm_configured
 
 
 def test_empty_key_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_API_KEY", "")
-    assert not Context.from_settings(load_settings()).llm_configured
+    assert not load_settings().llm_configured
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_coachgraph_now_is_parsed_and_timezone_aware(
     s = load_settings()
     assert s.now is not None and parse_instant(s.now) == expected
     assert parse_instant(s.now).utcoffset() is not None
-    assert now_from(Context.from_settings(s).now) == expected
+    assert now_from(s.now) == expected
 
 
 def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,7 +180,7 @@ def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_without_now_the_clock_is_used_and_aware() -> None:
     before = datetime.now(UTC)
-    current = now_from(Context.from_settings(load_settings()).now)
+    current = now_from(load_settings().now)
     assert before <= current <= datetime.now(UTC)
 
 
@@ -219,7 +219,7 @@ def test_context_carries_flags_and_settings(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LLM_KILL_SWITCH", "yes")
     monkeypatch.setenv("COACHGRAPH_DB", "sqlite:///crm.db")
     monkeypatch.setenv("COACHGRAPH_NOW", "2026-11-21T09:00:00Z")
-    context = Context.from_settings()
+    context = load_settings()
     assert context.campaign_coach_enabled is True
     assert context.orchestrator_role_plan is False
     assert context.llm_kill_switch is True
@@ -229,13 +229,13 @@ def test_context_carries_flags_and_settings(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_context_defaults_match_settings_defaults() -> None:
-    assert Context.from_settings(load_settings()) == Context()
+    assert load_settings() == Context()
 
 
 def test_context_overrides_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORCHESTRATOR_ROLE_PLAN", "true")
     monkeypatch.setenv("LLM_MODEL", "from-env")
-    context = Context.from_settings(
+    context = load_settings().replace(
         orchestrator_role_plan=False, llm_model="override", llm_kill_switch=True
     )
     assert context.orchestrator_role_plan is False
@@ -248,12 +248,12 @@ def test_context_uses_given_settings_over_the_environment(
 ) -> None:
     monkeypatch.setenv("LLM_MODEL", "from-env")
     given = Context(LLM_MODEL="given")  # type: ignore[call-arg]
-    assert Context.from_settings(given).llm_model == "given"
+    assert given.replace(llm_kill_switch=True).llm_model == "given"
 
 
 def test_unknown_context_override_raises_type_error() -> None:
     with pytest.raises(TypeError, match="no_such_flag"):
-        Context.from_settings(load_settings(), no_such_flag=True)
+        load_settings().replace(no_such_flag=True)
 
 
 DB_TIMEOUTS = [
@@ -269,7 +269,7 @@ def test_db_timeouts_default_and_reach_the_context(
     monkeypatch.delenv(env, raising=False)
     assert getattr(load_settings(), attr) == default
     monkeypatch.setenv(env, "2.5")
-    assert getattr(Context.from_settings(), attr) == 2.5
+    assert getattr(load_settings(), attr) == 2.5
 
 
 @pytest.mark.parametrize(("env", "_attr", "_default"), DB_TIMEOUTS)
