@@ -50,7 +50,9 @@ class Runner:
         if inputs.get("touch"):
             request["touch"] = inputs["touch"]
             request["campaign_id"] = EVAL_CAMPAIGN
-        return dict(self.app.invoke(request, context=self.context))
+        out = dict(self.app.invoke(request, context=self.context))
+        self.context.door.audit(out.get("audit", []))
+        return out
 
     def final_response(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """A campaign touch: the plan in force (the coach's, with its flag), then the draft."""

@@ -1,7 +1,8 @@
 """AA02: the campaign graph, one durable thread per (campaign, contact).
 
 Each cron resume runs: [coach_plan, step 0 only, with CAMPAIGN_COACH_ENABLED] → check_reply
-─stopped / not due→ END; → compose_touch (delegates to the AA06 orchestrator) → await_approval
+─stopped / held / not due→ END; → compose_touch (delegates to the AA06 orchestrator, under the
+seat chart; its report comes back here) ─blocked / held / refused→ END; → await_approval
 (interrupt) ─accept/edit→ send_touch (the only node that sends) → schedule_next → END;
 ─response→ compose_touch again (twice at most); ─ignore→ schedule_next.
 """
@@ -76,8 +77,8 @@ def route_after_check(
 
 
 def route_after_compose(state: CampaignState) -> Literal["await_approval", "__end__"]:
-    """A contact the safety gate blocks ends the thread; a draft goes to a person."""
-    return DONE if state["status"] == "stopped" else "await_approval"
+    """A draft goes to a person; a block, a hold or a refused hand-off ends the run."""
+    return "await_approval" if state["status"] == "awaiting_approval" else DONE
 
 
 def route_after_approval(
@@ -97,5 +98,5 @@ def route_after_approval(
 
 
 def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
-    """A thread stopped at the last moment ends here; otherwise schedule what comes next."""
-    return DONE if state["status"] == "stopped" else "schedule_next"
+    """A thread stopped, held or released at the last moment ends here; else schedule on."""
+    return DONE if state["status"] in ("stopped", "held", "released") else "schedule_next"

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from nodes.delegation import HandoffRefused, draft_problem, handoff_problem
 from nodes.email.drafting import Worker, build_request
 from nodes.email.sign_draft import sign_draft
 from nodes.email.write_first_touch import write_first_touch
@@ -48,13 +49,16 @@ def delegate_to(kind: WorkerKind, worker: Worker) -> Callable[..., dict[str, Any
     def delegate(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = context_of(runtime)
         request = build_request(state, runtime)
-        result = worker.invoke(
-            WorkerInput(
-                request=asdict(request),
-                sender_name=state.get("sender_name") or context.sender_name,
-                sender_company=state.get("sender_company") or context.sender_company,
-            )
+        job = WorkerInput(
+            request=asdict(request),
+            sender_name=state.get("sender_name") or context.sender_name,
+            sender_company=state.get("sender_company") or context.sender_company,
         )
+        if why := handoff_problem(job):
+            raise HandoffRefused(f"the job for email_{kind}: {why}")
+        result = worker.invoke(job)
+        if why := draft_problem(result.get("draft")):
+            raise HandoffRefused(f"the draft email_{kind} returned: {why}")
         revising = state.get("draft") is not None
         return {
             "draft": result["draft"],

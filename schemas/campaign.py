@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Required, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict
 
 from schemas.orchestrator import merge_dicts
 from schemas.provenance import Provenance
+from schemas.supervision import Report
 
-Status = Literal["active", "awaiting_approval", "completed", "stopped", "failed", "released"]
+Status = Literal[
+    "active", "awaiting_approval", "held", "completed", "stopped", "failed", "released"
+]
 Outcome = Literal["sent", "unknown", "skipped"]
 
 
@@ -34,6 +37,8 @@ class PendingTouch(TypedDict):
     facts_used: list[str]
     edited: bool
     feedback_rounds: int
+    drafted_at: NotRequired[str]
+    """When the draft went to a person (for approval latency)."""
 
 
 class TouchRecord(TypedDict):
@@ -67,3 +72,5 @@ class CampaignState(CampaignInput, total=False):
     status: Status
     stop_reason: str | None
     provenance: Annotated[dict[str, Provenance], merge_dicts]
+    last_report: Report | None
+    """The latest report that reached this thread (or that it made), shown by `status`."""

@@ -69,6 +69,10 @@ class Context(BaseSettings):
     """Seconds one model request may take."""
     llm_max_attempts: int = Field(3, ge=1, le=6, validation_alias="LLM_MAX_ATTEMPTS")
     """Attempts per model call, first included (transient errors, unparseable JSON)."""
+    llm_usd_per_mtok_in: float = Field(0.27, ge=0, validation_alias="LLM_USD_PER_MTOK_IN")
+    """US dollars per million prompt tokens, for `campaign report`'s cost."""
+    llm_usd_per_mtok_out: float = Field(1.10, ge=0, validation_alias="LLM_USD_PER_MTOK_OUT")
+    """US dollars per million completion tokens, for `campaign report`'s cost."""
 
     langsmith_api_key: SecretStr | None = Field(None, validation_alias="LANGSMITH_API_KEY")
     """Tracing and eval upload when set."""
@@ -98,6 +102,8 @@ class Context(BaseSettings):
     """How long a tick or decision holds a thread; a crashed holder's thread waits this long."""
     now: str | None = Field(None, validation_alias="COACHGRAPH_NOW")
     """An ISO instant every command takes as "now" (tests, demos); None means the clock."""
+    seats: str | None = Field(None, validation_alias="COACHGRAPH_SEATS")
+    """The seat chart (a TOML file) delegations are checked against; None means the shipped one."""
 
     sender_name: str = Field("Sam Rivera", validation_alias="COACHGRAPH_SENDER_NAME")
     """Signature on drafts made outside a campaign."""

@@ -7,7 +7,7 @@ runs a whole graph on `InMemorySaver` with no file and no socket.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -16,12 +16,14 @@ from pydantic import BaseModel
 
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.llm import LLMResult
+from schemas.supervision import AuditEvent
 
 if TYPE_CHECKING:
     from schemas.context import Context
 
 T = TypeVar("T", bound=BaseModel)
-Outcome = Literal["sent", "unknown"]
+Outcome = Literal["sent", "unknown", "withdrawn"]
+"""`withdrawn`: the thread was released before the send; nothing went out."""
 
 
 class JsonModel(Protocol):
@@ -57,6 +59,8 @@ class Send:
     subject: str
     body: str
     """The body as approved; the door adds nothing but the transport's headers."""
+    edited: bool = False
+    """Whether a person edited the draft before approving it (for the audit log)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,10 @@ class Door(Protocol):
 
     def record_sent(self, send: Send, delivery: Delivery, contact_id: str) -> None:
         """Add the sent touch to the contact's history; a second call adds nothing."""
+        ...
+
+    def audit(self, events: Sequence[AuditEvent]) -> None:
+        """Append events to the audit log, in order, in one write."""
         ...
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Required, TypedDict, get_args
 
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.provenance import Provenance
+from schemas.supervision import AuditEvent, Report
 
 Action = Literal["compose", "reply", "skip", "blocked"]
 BlockReason = Literal[
@@ -54,6 +55,8 @@ class OrchestratorInput(TypedDict, total=False):
     feedback: str | None
     """A person's feedback on the previous draft of this touch."""
     campaign_id: str | None
+    depth: int
+    """Hand-offs that led to this run: 1 when a person asked for it, 2 from a campaign's coach."""
 
 
 class OrchestratorOutput(TypedDict, total=False):
@@ -69,6 +72,10 @@ class OrchestratorOutput(TypedDict, total=False):
     provenance: dict[str, Provenance]
     path: list[str]
     llm_calls: list[dict[str, Any]]
+    report: Report | None
+    """What this run reports to the seat that delegated it (SPEC §12)."""
+    audit: list[AuditEvent]
+    """The hand-offs and reports of this run, for the caller to write to the audit log."""
 
 
 class OrchestratorState(OrchestratorInput, total=False):
@@ -91,3 +98,5 @@ class OrchestratorState(OrchestratorInput, total=False):
     provenance: Annotated[dict[str, Provenance], merge_dicts]
     path: Annotated[list[str], operator.add]
     llm_calls: Annotated[list[dict[str, Any]], operator.add]
+    report: Report | None
+    audit: Annotated[list[AuditEvent], operator.add]

@@ -7,10 +7,11 @@ dependencies keep running one way.
 
 from importlib.metadata import entry_points
 
-from coachgraph.cli import campaigns  # registers its commands on `app`
+# Imported to register their commands on `app`.
+from coachgraph.cli import campaigns, reports, seats, supervision
 from coachgraph.cli.app import app, main
 
 for _plugin in entry_points(group="coachgraph.commands"):
     app.add_command(_plugin.load(), _plugin.name)
 
-__all__ = ["app", "campaigns", "main"]
+__all__ = ["app", "campaigns", "main", "reports", "seats", "supervision"]

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from rich.table import Table
 
 from coachgraph.config.settings import load_settings
 from coachgraph.runner.drafting import draft_for
+from coachgraph.runner.supervision import lift_holds
 from coachgraph.store.crm import CrmStore
-from coachgraph.store.importer import import_file
+from coachgraph.store.importer import ImportReport, Progress, import_file, replace_file
 from coachgraph.store.suppression import blocking_flags, contacts_with_blocks
 from schemas.context import Context
 from schemas.errors import UserError
-from schemas.values import iso, parse_instant
+from schemas.values import iso, now_from, parse_instant
 
 out = Console(emoji=False)
 text = Console(markup=False, highlight=False, emoji=False)
@@ -102,19 +104,30 @@ IMPORT_KINDS = {
 
 def _import_command(kind: str, columns: str) -> Callable[..., None]:
     @json_option
+    @click.option(
+        "--replace",
+        is_flag=True,
+        help="retention only: make the list exactly the file's rows, in one transaction.",
+    )
     @click.argument("file", type=click.Path(path_type=Path))
-    def command(file: Path, as_json: bool) -> None:
+    def command(file: Path, as_json: bool, replace: bool) -> None:
         crm = _crm()
+        now = now_from(_context().now) if replace else None
+
+        def run(progress: Progress | None = None) -> ImportReport:
+            if now is not None:
+                return replace_file(crm, kind, file, now, progress)
+            return import_file(crm, kind, file, progress)
+
         # Progress (rows read so far) only on a terminal: never in a pipe, a log or a test.
         if err.is_terminal:
             with err.status(f"importing {file.name}…") as status:
-                report = import_file(
-                    crm, kind, file, lambda n: status.update(f"importing {file.name}… {n:,} rows")
-                )
+                report = run(lambda n: status.update(f"importing {file.name}… {n:,} rows"))
         else:
-            report = import_file(crm, kind, file)
+            report = run()
+        extra = _after_replace(crm, report, now) if now is not None else {}
         if as_json:
-            _print_json(report.as_dict())
+            _print_json(report.as_dict() | extra)
         else:
             already = (
                 f" ({report.already_present} already present)" if report.already_present else ""
@@ -122,6 +135,9 @@ def _import_command(kind: str, columns: str) -> Callable[..., None]:
             out.print(
                 f"imported {report.imported} {kind} from {report.file}{already}", markup=False
             )
+            if extra:
+                removed = ", ".join(report.removed or []) or "none"
+                text.print(f"removed: {removed}; {extra['resumed']} held thread(s) resumed")
             for problem in report.rejected:
                 err.print(f"rejected: {problem}", soft_wrap=True)
         if report.rejected:
@@ -132,6 +148,18 @@ def _import_command(kind: str, columns: str) -> Callable[..., None]:
 
     command.__doc__ = f"Import {kind}. Columns: {columns}."
     return command
+
+
+def _after_replace(crm: CrmStore, report: ImportReport, now: datetime) -> dict[str, int]:
+    """Resume the threads the companies taken off the list held; refuse a rejected row."""
+    if report.rejected:
+        for problem in report.rejected:
+            err.print(f"rejected: {problem}", soft_wrap=True)
+        raise UserError(
+            f"{len(report.rejected)} row(s) of {report.file} rejected; nothing replaced: "
+            "fix them and run the import again"
+        )
+    return {"resumed": lift_holds(crm, now)}
 
 
 for _kind, _columns in IMPORT_KINDS.items():

@@ -251,7 +251,7 @@ def status_command(campaign_id: str | None, as_json: bool) -> None:
         _print_json(rows)
         return
     table = Table()
-    for column in ("thread", "status", "sent", "next due", "plan", "stop reason"):
+    for column in ("thread", "status", "sent", "next due", "plan", "stop reason", "last report"):
         table.add_column(column, overflow="fold")
     for r in rows:
         plan = r["plan"]
@@ -263,6 +263,7 @@ def status_command(campaign_id: str | None, as_json: bool) -> None:
             r["next_due_at"] or "-",
             summary,
             r["stop_reason"] or "",
+            f"{report['status']}: {report['summary']}" if (report := r["last_report"]) else "",
         )
         table.add_row(*(escape(str(c)) for c in cells))
     out.print(table)

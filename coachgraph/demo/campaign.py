@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from checkpoints.threads import campaign_thread_id
 from coachgraph.mail.outbox import list_outbox
+from coachgraph.mail.transport import SendRefused
 from coachgraph.runner.campaigns import (
     CampaignRuntime,
     campaign_runtime,
@@ -23,9 +25,16 @@ from coachgraph.runner.campaigns import (
     status_rows,
     tick,
 )
+from coachgraph.runner.door import CrmDoor
+from coachgraph.runner.reports import attention_rows
+from coachgraph.runner.supervision import release
+from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
 from coachgraph.store.crm import CrmStore
+from coachgraph.store.retention import remove_retention
 from schemas.approval import HumanResponse
 from schemas.context import Context
+from schemas.door import Delivery, Send
+from schemas.errors import UserError
 from schemas.values import iso, now_from, parse_instant
 
 DEMO_DAYS = 33
@@ -68,6 +77,13 @@ DECISIONS: dict[tuple[int, str], Decision] = {
         HumanResponse(type="response", args="Please make it shorter and more formal."), "feedback"
     ),
 }
+# Supervision, shown once each: a mail server that stays down (the thread fails after its
+# retry budget and waits in `attention`), the retention team letting a held company go (its
+# thread resumes by itself), and releases of an idle thread and of one waiting on a person.
+OUTAGE_CONTACT = "c14"
+HOLD_ENDS = (10, "stonebridge-construction.example")
+RELEASES: dict[int, str] = {6: "c16", 11: "c15"}
+"""Day → contact whose thread a person releases after that day's tick."""
 # Inbound events, recorded the morning of the day (before that day's tick).
 INBOUND: dict[int, list[tuple[str, str, str | None]]] = {
     2: [("c08", "reply", "Interested. Could we talk on Thursday?")],
@@ -76,9 +92,21 @@ INBOUND: dict[int, list[tuple[str, str, str | None]]] = {
 }
 
 
+class OutageDoor(CrmDoor):
+    """The runner's door, with one contact's mail server refusing every delivery."""
+
+    def deliver(self, send: Send) -> Delivery:
+        """Refuse the outage contact's mail, as a server that is down would; send the rest."""
+        contact = self.crm.get_contact(OUTAGE_CONTACT)
+        if contact is not None and send.to == contact["email"]:
+            raise SendRefused("451 mail server unavailable (simulated outage)")
+        return super().deliver(send)
+
+
 def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
     """Enrol every contact, run 30 days of ticks and decisions, and summarise each thread."""
     crm = CrmStore(context.db_url)
+    context = context.with_door(OutageDoor)
     start = now_from(context.now)
     create_campaign(
         crm,
@@ -114,14 +142,32 @@ def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
         + f"; outbox: {context.outbox_dir}",
         highlight=False,
     )
-    return {"days": days, "threads": threads, "sent": counts["sent"], "unknown": counts["unknown"]}
+    waiting = attention_rows(crm)
+    console.print(_attention_table(waiting))
+    excerpt = _audit_excerpt(crm)
+    console.print(_audit_table(excerpt))
+    return {
+        "days": days,
+        "threads": threads,
+        "sent": counts["sent"],
+        "unknown": counts["unknown"],
+        "attention": waiting,
+        "audit_excerpt": excerpt,
+    }
 
 
 def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
     now = now_from(context.now)
     for contact_id, kind, body in INBOUND.get(n, []):
         record_inbound(crm, contact_id, kind=kind, body=body, now=now - timedelta(hours=1))
+    supervision = []
+    if n == HOLD_ENDS[0]:
+        remove_retention(crm, HOLD_ENDS[1], now - timedelta(hours=1))
+        supervision.append(f"retention lets {HOLD_ENDS[1]} go")
     report = tick(context, concurrency=4).as_dict()
+    if (let_go := RELEASES.get(n)) is not None:
+        [released] = release(crm, CAMPAIGN_ID, let_go, now)
+        supervision.append(f"released {let_go} ({released['exit']})")
     decided: Counter[str] = Counter()
     with campaign_runtime(context) as rt:
         for _ in range(3):  # feedback recomposes a draft, which then waits again
@@ -133,6 +179,7 @@ def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
     return {
         "day": n,
         "inbound": [f"{k} from {c}" for c, k, _ in INBOUND.get(n, [])],
+        "supervision": supervision,
         "tick": {k: v for k, v in report.items() if k != "errors"},
         "decisions": dict(decided),
     }
@@ -142,17 +189,20 @@ def _decide(rt: CampaignRuntime, item: dict[str, Any], n: int) -> str:
     key = (n, item["contact_id"])
     decision = DECISIONS.get(key)
     if decision is None or (decision.response["type"] == "response" and item["feedback_rounds"]):
-        decide(rt, item["thread_id"], HumanResponse(type="accept", args=None))
-        return "approved"
-    decide(rt, item["thread_id"], decision.response)
+        decision = Decision(HumanResponse(type="accept", args=None), "approved")
+    try:
+        decide(rt, item["thread_id"], decision.response)
+    except UserError:  # the send failed: the thread retries on later ticks, then reports
+        return "send failed"
     return decision.label
 
 
 def _day_line(day: dict[str, Any]) -> str:
     tick = day["tick"]
-    parts = [f"{k} {tick[k]}" for k in ("drafted", "stopped", "completed", "failed") if tick[k]]
+    kinds = ("drafted", "stopped", "held", "completed", "failed")
+    parts = [f"{k} {tick[k]}" for k in kinds if tick[k]]
     parts += [f"{k} {v}" for k, v in sorted(day["decisions"].items())]
-    parts += day["inbound"]
+    parts += day["inbound"] + day["supervision"]
     return f"  day {day['day']:>2}: " + ", ".join(parts) if parts else ""
 
 
@@ -189,7 +239,39 @@ def _summary_table(threads: list[dict[str, Any]]) -> Table:
             str(t["touches_sent"]),
             " ".join(t["timeline"]),
             f"{plan['source']}, {plan['max_touches']} touches",
-            t["stop_reason"] if t["status"] == "stopped" else "",
+            t["stop_reason"] if t["status"] != "completed" and t["stop_reason"] else "",
         )
         table.add_row(*(escape(c) for c in cells))
+    return table
+
+
+def _attention_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Waiting on a person (`coachgraph attention`)")
+    for column in ("kind", "thread", "reason", "since"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(*(escape(str(r[k])) for k in ("kind", "thread_id", "reason", "at")))
+    return table
+
+
+AUDIT_EXCERPT_CONTACT = "c21"
+"""The held contact: its audit log tells the hold, its lifting and the touches after it."""
+
+
+def _audit_excerpt(crm: CrmStore) -> list[dict[str, Any]]:
+    thread_id = campaign_thread_id(CAMPAIGN_ID, AUDIT_EXCERPT_CONTACT)
+    rows = audit_rows(crm, thread_id=thread_id)
+    keep = ("hold", "decision", "send", "release", "retry")
+    picked = [r for r in rows if r["type"] in keep or r["sender"] == "orchestrator"]
+    return [{k: r[k] for k in AUDIT_COLUMNS} for r in picked[:12]]
+
+
+def _audit_table(rows: list[dict[str, Any]]) -> Table:
+    title = f"Audit log excerpt for {AUDIT_EXCERPT_CONTACT} (`coachgraph audit --thread …`)"
+    table = Table(title=title)
+    for column in ("at", "type", "from → to", "what"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        cells = (r["at"], r["type"], f"{r['sender']} → {r['receiver']}", r["content"])
+        table.add_row(*(escape(str(c)) for c in cells))
     return table

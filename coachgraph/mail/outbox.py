@@ -10,7 +10,7 @@ refused) may be retried.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, func, select
 
@@ -21,10 +21,11 @@ from coachgraph.mail.transport import (
     Transport,
     build_message,
 )
-from coachgraph.store.audit import write_audit
-from coachgraph.store.crm import CrmStore, outbox, utcnow_iso
+from coachgraph.store.audit import write_audit, write_events
+from coachgraph.store.crm import CrmStore, enrollments, outbox, utcnow_iso
 from schemas.door import Delivery, Outcome
 from schemas.errors import NotFoundError, UserError
+from schemas.supervision import AuditEvent
 from schemas.values import iso, parse_instant
 
 
@@ -41,12 +42,22 @@ def outbox_row(crm: CrmStore, key: str) -> dict[str, Any] | None:
 
 
 def deliver(
-    crm: CrmStore, transport: Transport, email: OutgoingEmail, thread_id: str, touch: int
+    crm: CrmStore,
+    transport: Transport,
+    email: OutgoingEmail,
+    thread_id: str,
+    touch: int,
+    audit: AuditEvent | None = None,
 ) -> Delivery:
     """Send once: skip what was sent, quarantine what may have been, send the rest.
 
     Returns the outcome, when the send was really attempted (an earlier crashed try's
-    time) and the Message-ID, computed once.
+    time) and the Message-ID, computed once. The outcome and `audit` (the send's audit
+    row) are written in one transaction; a thread released before the send is
+    `withdrawn` instead, and a release waits for a send in progress to be recorded.
+
+    Raises:
+        SendRefused: the server refused the message (the row is `failed`).
     """
     row = outbox_row(crm, email.idempotency_key)
     if row is not None and row["status"] in ("sent", "sending", "unknown"):
@@ -54,16 +65,50 @@ def deliver(
     message = build_message(email)  # a malformed message fails here, before any claim
     message_id = str(message["Message-ID"])
     _claim(crm, email, message_id, thread_id, touch, exists=row is not None)
-    try:
-        transport.send(message)
-    except SendAmbiguous as exc:
-        _set_status(crm, email.idempotency_key, "unknown", error=str(exc))
-        return Delivery("unknown", email.sent_at, message_id)
-    except SendRefused as exc:
-        _set_status(crm, email.idempotency_key, "failed", error=str(exc))
-        raise
-    _set_status(crm, email.idempotency_key, "sent")
-    return Delivery("sent", email.sent_at, message_id)
+    refused: SendRefused | None = None
+    with crm.connect(write=True) as conn:
+        # Holds the enrollment row (Postgres) or the write lock (SQLite) until the outcome
+        # is recorded: a release either comes first (nothing is sent) or waits for this.
+        if _released(conn, thread_id):
+            status, error = "withdrawn", "the thread was released before the send"
+        else:
+            try:
+                transport.send(message)
+                status, error = "sent", None
+            except SendAmbiguous as exc:
+                status, error = "unknown", str(exc)
+            except SendRefused as exc:
+                status, error, refused = "failed", str(exc), exc
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.idempotency_key == email.idempotency_key)
+            .values(status=status, error=error)
+        )
+        if audit is not None:
+            write_events(conn, [_send_event(audit, status, error, message_id)])
+    if refused is not None:
+        raise refused
+    return Delivery(cast(Outcome, status), email.sent_at, message_id)
+
+
+def _released(conn: Connection, thread_id: str) -> bool:
+    """Lock the thread's enrollment row and say whether a person released it."""
+    conn.execute(
+        enrollments.update()
+        .where(enrollments.c.thread_id == thread_id)
+        .values(updated_at=utcnow_iso())
+    )
+    status = conn.execute(
+        select(enrollments.c.status).where(enrollments.c.thread_id == thread_id)
+    ).scalar()
+    return status == "released"
+
+
+def _send_event(audit: AuditEvent, status: str, error: str | None, message_id: str) -> AuditEvent:
+    outcome = {"sent": "sent", "unknown": "may have been sent", "failed": "refused"}
+    content = f"{audit['content']}: {outcome.get(status, status)}"
+    metadata = audit["metadata"] | {"status": status, "message_id": message_id, "error": error}
+    return audit | {"content": content, "metadata": metadata}
 
 
 def _settled(crm: CrmStore, row: dict[str, Any], email: OutgoingEmail) -> Delivery:

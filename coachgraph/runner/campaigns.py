@@ -10,9 +10,9 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
@@ -22,6 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from sqlalchemy import select
 
 from checkpoints.factory import open_checkpointer, open_store
 from checkpoints.prune import prune_thread
@@ -29,19 +30,23 @@ from checkpoints.threads import campaign_thread_id
 from coachgraph.mail.outbox import outcome_counts, resend, settle, unknown_row
 from coachgraph.mail.transport import OutgoingEmail, make_transport
 from coachgraph.runner.door import ensure_door
+from coachgraph.runner.supervision import lift_holds
 from coachgraph.store import due_index
+from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore, campaigns, enrollments
 from coachgraph.store.engine import context_timeouts
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from nodes.campaign.await_approval import unsendable
 from nodes.campaign.schedule_next import due_at, effective_plan
 from nodes.campaign.send_touch import why_not_send
+from nodes.delegation import MAX_FEEDBACK_CHARS
 from nodes.email.review_draft import review_email
 from schemas.approval import HumanResponse
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
 from schemas.crm import OPT_OUT_FLAG
 from schemas.errors import ConfigError, NotFoundError, UserError
+from schemas.supervision import audit_event, make_report, public_report, report_event
 from schemas.values import is_valid_email, iso, normalize_email, now_from
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,12 @@ BACKOFF = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
 # made), and "sync" would not make sends exactly-once anyway (langgraph issue #8039): the
 # outbox row does that.
 STEP_DURABILITY: Literal["async"] = "async"
+LIVE = ("active", "awaiting_approval", "held")
+"""Statuses of a thread that has not ended (a pause or a release applies to these)."""
+ENDED_WITH_REASON = ("stopped", "completed", "held", "failed")
+"""Statuses whose `stop_reason` says why (a hold's reason, a refused hand-off)."""
+RECURSION_LIMIT = 40
+"""Steps one run may take: a whole touch with both feedback rounds needs about a dozen."""
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -71,6 +82,7 @@ class TickReport:
     failed: int = 0
     skipped: int = 0
     completed: int = 0
+    held: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,7 +227,9 @@ def tick(
     if processes < 1:
         raise UserError("--processes must be at least 1")
     check_config(context)
-    due = due_index.due_threads(CrmStore(context.db_url), now_from(context.now), limit)
+    crm = CrmStore(context.db_url)
+    lift_holds(crm, now_from(context.now))
+    due = due_index.due_threads(crm, now_from(context.now), limit)
     shares = [share for n in range(processes) if (share := due[n::processes])]
     if len(shares) <= 1 or graph is not None:
         return tick_threads(context, due, concurrency, graph)
@@ -261,38 +275,52 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
         return {"outcome": "skipped"}
     snapshot = rt.app.get_state(rt.config(thread_id))
     before = _touch_count(snapshot.values)
+    finished = True
     try:
         if snapshot.interrupts:
             # Waiting on a person, unless a decision was being applied when its process died
             # before the checkpoint recorded it: then finish applying that decision.
             if (decision := _unapplied(claim, snapshot.interrupts[0].id)) is not None:
-                rt.app.invoke(
-                    Command(resume=[decision]),
-                    rt.config(thread_id),
-                    context=rt.context,
-                    durability=STEP_DURABILITY,
-                )
+                finished = run_thread(rt, thread_id, Command(resume=[decision]))
         elif snapshot.tasks:
             # An earlier run died part-way (possibly mid-send): finish it. Its last step may
             # show no `next` when every task of it saved its writes but the checkpoint after
             # it was never written; resuming applies those writes and goes on. A re-run
             # send_touch finds its outbox row and never sends twice.
-            rt.app.invoke(
-                None, rt.config(thread_id), context=rt.context, durability=STEP_DURABILITY
-            )
+            finished = run_thread(rt, thread_id, None)
         else:
             start = CampaignInput(
                 campaign_id=claim.campaign_id,
                 contact_id=claim.contact_id,
                 enrolled_at=claim.enrolled_at,
             )
-            rt.app.invoke(start, rt.config(thread_id), context=rt.context, durability="exit")
+            finished = run_thread(rt, thread_id, start, durability="exit")
     except ConfigError:  # the settings are wrong, not the thread: give it back uncharged
         due_index.record(rt.crm, thread_id, rt.owner)
         raise
     except Exception as exc:  # a failed run is retried on later ticks, up to the budget
         return _fail(rt, claim, exc)
+    if not finished:
+        return {"outcome": "released", "thread_id": thread_id}
     return _sync(rt, thread_id, before)
+
+
+def run_thread(
+    rt: CampaignRuntime,
+    thread_id: str,
+    payload: CampaignInput | Command[Any] | None,
+    durability: Literal["exit", "async"] = STEP_DURABILITY,
+) -> bool:
+    """Run a thread to its next stop; False when a release stopped it at a node boundary."""
+    config = rt.config(thread_id) | {"recursion_limit": RECURSION_LIMIT}
+    steps = rt.app.stream(
+        payload, config, context=rt.context, durability=durability, stream_mode="updates"
+    )
+    with closing(cast(Generator[Any, None, None], steps)):
+        for _ in steps:
+            if due_index.is_released(rt.crm, thread_id):
+                return False
+    return True
 
 
 def _unapplied(claim: due_index.Claim, interrupt_id: str) -> HumanResponse | None:
@@ -318,11 +346,12 @@ def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[
         status=status,
         next_due_at=iso(due_at(values)) if status == "active" else None,
         touches_sent=sum(t["outcome"] != "skipped" for t in touches),
-        stop_reason=values.get("stop_reason") if status in ("stopped", "completed") else None,
+        stop_reason=values.get("stop_reason") if status in ENDED_WITH_REASON else None,
         plan=plan,
         attempts=0,
         last_error=None,
         pending_decision=None,
+        last_report=json.dumps(values.get("last_report")),
     )
     prune_thread(rt.saver, thread_id)
     sent = sum(t["outcome"] == "sent" for t in touches) - before[0]
@@ -338,7 +367,10 @@ def _fail(rt: CampaignRuntime, claim: due_index.Claim, exc: Exception) -> dict[s
     attempts = claim.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:500]
     log.info("thread %s failed (attempt %d): %s", claim.thread_id, attempts, error)
+    now = now_from(rt.context.now)
     if attempts > RETRY_BUDGET:
+        summary = f"failed after {attempts} attempts: {error}"
+        report = make_report("failed", summary, iso(now), "coach", attempts=attempts)
         due_index.record(
             rt.crm,
             claim.thread_id,
@@ -347,10 +379,22 @@ def _fail(rt: CampaignRuntime, claim: due_index.Claim, exc: Exception) -> dict[s
             attempts=attempts,
             last_error=error,
             next_due_at=None,
-            stop_reason=f"failed after {attempts} attempts: {error}",
+            stop_reason=summary,
+            last_report=json.dumps(report),
+            audit=[report_event(report, "person", thread_id=claim.thread_id, campaign_id=None)],
         )
         return {"outcome": "failed", "error": error, "thread_id": claim.thread_id}
-    retry_at = now_from(rt.context.now) + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    retry_at = now + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    retry = audit_event(
+        "retry",
+        "coach",
+        "person",
+        f"run failed ({error}); retry {attempts} of {RETRY_BUDGET} at {iso(retry_at)}",
+        iso(now),
+        thread_id=claim.thread_id,
+        attempt=attempts,
+        error=error,
+    )
     due_index.record(
         rt.crm,
         claim.thread_id,
@@ -359,6 +403,7 @@ def _fail(rt: CampaignRuntime, claim: due_index.Claim, exc: Exception) -> dict[s
         attempts=attempts,
         last_error=error,
         next_due_at=iso(retry_at),
+        audit=[retry],
     )
     return {"outcome": "retry", "error": error, "thread_id": claim.thread_id}
 
@@ -372,10 +417,12 @@ def _count(report: TickReport, outcome: dict[str, Any]) -> None:
     report.sent += outcome.get("sent", 0)
     if kind == "awaiting_approval":
         report.drafted += 1
-    elif kind == "stopped":
+    elif kind in ("stopped", "released"):
         report.stopped += 1
     elif kind == "completed":
         report.completed += 1
+    elif kind == "held":
+        report.held += 1
     elif kind in ("failed", "retry"):
         report.failed += 1
         report.errors.append(f"{outcome['thread_id']}: {outcome['error']}")
@@ -421,6 +468,13 @@ def waiting_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     enrollment = due_index.get_enrollment(rt.crm, thread_id)
     if enrollment is None:
         raise NotFoundError(f"unknown thread {thread_id!r} (see `coachgraph approvals list`)")
+    if enrollment["status"] == "released":
+        raise UserError(f"thread {thread_id} was released: its draft was cancelled")
+    if enrollment["campaign_id"] in paused_campaigns(rt.crm):
+        raise UserError(
+            f"campaign {enrollment['campaign_id']} is paused: "
+            f"`coachgraph campaign resume {enrollment['campaign_id']}` first; the draft still waits"
+        )
     item = approval_item(rt, thread_id)
     if item is None:
         raise UserError(
@@ -456,12 +510,7 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
         raise UserError(f"the draft on {thread_id} changed meanwhile; review it again")
     before = _touch_count(snapshot.values)
     try:
-        rt.app.invoke(
-            Command(resume=[response]),
-            rt.config(thread_id),
-            context=rt.context,
-            durability=STEP_DURABILITY,
-        )
+        finished = run_thread(rt, thread_id, Command(resume=[response]))
     except ConfigError:  # uncharged and still due: the next tick finishes it once fixed
         due_index.record(rt.crm, thread_id, rt.owner)
         raise
@@ -471,6 +520,8 @@ def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict
             f"decision recorded for {thread_id}, but the run failed ({result['error']}); "
             "the next tick retries it"
         ) from None
+    if not finished:
+        raise UserError(f"thread {thread_id} was released while the decision ran; nothing more")
     return _sync(rt, thread_id, before) | {"thread_id": thread_id}
 
 
@@ -494,6 +545,11 @@ def _check_response(item: dict[str, Any], response: HumanResponse) -> None:
     if kind == "response":
         if not str(response["args"] or "").strip():
             raise UserError("respond needs non-empty --feedback")
+        if len(str(response["args"])) > MAX_FEEDBACK_CHARS:
+            raise UserError(
+                f"--feedback is {len(str(response['args']))} characters; "
+                f"at most {MAX_FEEDBACK_CHARS} pass to the composer whole"
+            )
         if not item["request"]["config"]["allow_respond"]:
             raise UserError(
                 f"thread {item['thread_id']} already had {item['feedback_rounds']} rounds of "
@@ -510,6 +566,7 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
         raise NotFoundError(f"unknown campaign id {campaign_id!r}")
     rows = []
     sends = outcome_counts(crm)
+    paused = paused_campaigns(crm)
     for e in due_index.list_enrollments(crm, campaign_id):
         counts = sends.get(e["thread_id"], {"sent": 0, "unknown": 0})
         plan = json.loads(e["plan"]) if e["plan"] else dict(effective_plan({}))  # type: ignore[typeddict-item]
@@ -518,7 +575,7 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
                 "thread_id": e["thread_id"],
                 "campaign_id": e["campaign_id"],
                 "contact_id": e["contact_id"],
-                "status": e["status"],
+                "status": shown_status(e["status"], e["campaign_id"] in paused),
                 "touches_sent": counts["sent"],
                 "touches_unknown": counts["unknown"],
                 "next_due_at": e["next_due_at"],
@@ -527,11 +584,24 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
                     for k in ("source", "cadence_days", "max_touches", "tone", "angle")
                 },
                 "stop_reason": e["stop_reason"],
+                "last_report": public_report(json.loads(e["last_report"] or "null")),
                 "attempts": e["attempts"],
                 "last_error": e["last_error"],
             }
         )
     return rows
+
+
+def shown_status(status: str, paused: bool) -> str:
+    """A live thread of a paused campaign shows `paused`; an ended one shows how it ended."""
+    return "paused" if paused and status in LIVE else status
+
+
+def paused_campaigns(crm: CrmStore) -> set[str]:
+    """Ids of the campaigns a person paused."""
+    query = select(campaigns.c.id).where(campaigns.c.status == "paused")
+    with crm.connect() as conn:
+        return set(conn.execute(query).scalars())
 
 
 def retry_thread(crm: CrmStore, thread_id: str, now: datetime) -> None:
@@ -542,6 +612,16 @@ def retry_thread(crm: CrmStore, thread_id: str, now: datetime) -> None:
         UserError: the thread has not failed.
     """
     if due_index.revive(crm, thread_id, now):
+        event = audit_event(
+            "decision",
+            "person",
+            "coach",
+            "failed thread revived (`retry`)",
+            iso(now),
+            thread_id=thread_id,
+            decision="retry",
+        )
+        append_events(crm, [event])
         return
     enrollment = due_index.get_enrollment(crm, thread_id)
     if enrollment is None:
@@ -560,6 +640,10 @@ def reconcile(context: Context, key: str, *, delivered: bool) -> dict[str, Any]:
     check_config(context)
     enrollment = due_index.get_enrollment(crm, row["thread_id"])
     contact_id = enrollment["contact_id"] if enrollment else ""
+    if enrollment and enrollment["status"] == "released":
+        note = "not delivered; not sent again, the thread was released"
+        settle(crm, key, "failed", iso(now), note)
+        return {"idempotency_key": key, "status": "failed", "resent": False, "reason": note}
     if reason := why_not_send(crm.standing(contact_id, row["to_email"]), row["to_email"]):
         note = f"not delivered; not sent again, the contact is now {reason}"
         settle(crm, key, "failed", iso(now), note)
@@ -599,6 +683,10 @@ def record_inbound(
         ]
     )
     crm.set_contact_flags(contact_id, **{flag: True})
+    event = audit_event(
+        "inbound", "contact", "coach", f"{kind} from contact {contact_id}", iso(now), kind=kind
+    )
+    append_events(crm, [event | {"metadata": event["metadata"] | {"contact_id": contact_id}}])
     if flag in OPT_OUT_FLAG:  # permanent: no import can lift it (SPEC §5)
         crm.suppress(contact["email"], flag, source="reply command", at=iso(now))
     # Threads waiting on a person keep their draft; send_touch re-checks and stops them.

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from coachgraph.llm.client import make_llm
 from coachgraph.mail.outbox import deliver, idempotency_key
 from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.engine import context_timeouts
 from schemas.context import Context
 from schemas.crm import MAX_FACTS, CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.door import Delivery, JsonModel, Send, Standing
+from schemas.supervision import AuditEvent, audit_event
 from schemas.values import iso, now_from
 
 
@@ -74,7 +77,9 @@ class CrmDoor:
         draft = {"to": send.to, "subject": send.subject, "body": send.body}
         email = OutgoingEmail.from_campaign(campaign, key, draft, self.now())
         transport = make_transport(self.context)
-        return deliver(self.crm, transport, email, send.thread_id, send.touch)
+        return deliver(
+            self.crm, transport, email, send.thread_id, send.touch, _send_event(send, self.now())
+        )
 
     def record_sent(self, send: Send, delivery: Delivery, contact_id: str) -> None:
         """Add the touch to the contact's history, keyed by its Message-ID (idempotent)."""
@@ -91,6 +96,28 @@ class CrmDoor:
                 }
             ]
         )
+
+    def audit(self, events: Sequence[AuditEvent]) -> None:
+        """Append events to the audit log in one transaction."""
+        append_events(self.crm, events)
+
+
+def _send_event(send: Send, now: datetime) -> AuditEvent:
+    """The audit row written with the send's outcome, in its transaction."""
+    return audit_event(
+        "send",
+        "sender",
+        "contact",
+        f"touch {send.touch} to {send.to}, {send.subject!r}",
+        iso(now),
+        thread_id=send.thread_id,
+        campaign_id=send.campaign_id,
+        touch=send.touch,
+        to=send.to,
+        subject=send.subject,
+        edited=send.edited,
+        idempotency_key=idempotency_key(send.thread_id, send.touch),
+    )
 
 
 def ensure_door(context: Context) -> Context:

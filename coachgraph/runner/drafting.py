@@ -38,7 +38,7 @@ def draft_json(output: dict[str, Any]) -> dict[str, Any]:
         "provenance": output.get("provenance", {}),
         "path": output.get("path", []),
     }
-    extras = {k: output.get(k) for k in ("block_detail", "skip_reason")}
+    extras = {k: output.get(k) for k in ("block_detail", "skip_reason", "report")}
     return shaped | extras | {"llm_calls": output.get("llm_calls", [])}
 
 
@@ -66,4 +66,5 @@ def draft_many(
     with orchestrator(context, graph) as app:
         for contact_id in contact_ids:
             output = app.invoke({"contact_id": contact_id}, context=context)
+            context.door.audit(output.get("audit", []))
             yield draft_json(dict(output))

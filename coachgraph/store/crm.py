@@ -43,7 +43,7 @@ from schemas.errors import UserError
 from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import email_sha256, suppression_hashes
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -128,7 +128,9 @@ campaigns = Table(
     Column("sender_email", String(320), nullable=False),
     Column("settings", Text, nullable=False, default="{}"),
     Column("created_at", String(40), nullable=False),
+    Column("status", String(16), default="active"),
 )
+"""A campaign's `status` is `active` or `paused` (ticks pass a paused campaign by)."""
 
 enrollments = Table(
     "enrollments",
@@ -148,6 +150,7 @@ enrollments = Table(
     Column("plan", Text),
     Column("updated_at", String(40)),
     Column("pending_decision", Text),
+    Column("last_report", Text),
     UniqueConstraint("campaign_id", "contact_id", name="uq_enrollment"),
     Index("ix_enrollments_due", "status", "next_due_at"),
 )
@@ -179,6 +182,7 @@ audit_log = Table(
     Column("content", Text, nullable=False),
     Column("metadata", Text, nullable=False, default="{}"),
     Column("thread_id", String(255), index=True),
+    Column("campaign_id", String(64), index=True),
 )
 
 _CONTACT_COLS = [c.name for c in contacts.columns]

@@ -8,13 +8,16 @@ The graph's checkpoint stays the truth; each run writes its outcome back here.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from coachgraph.store.crm import CrmStore, enrollments
+from coachgraph.store.audit import write_events
+from coachgraph.store.crm import CrmStore, campaigns, enrollments
+from schemas.supervision import AuditEvent
 from schemas.values import iso
 
 DEFAULT_LEASE = timedelta(minutes=10)
@@ -34,10 +37,15 @@ class Claim:
 
 
 def due_threads(crm: CrmStore, now: datetime, limit: int) -> list[str]:
-    """Active threads whose next touch is due, oldest first (uses the due index)."""
+    """Active threads whose next touch is due, oldest first, but none of a paused campaign."""
+    paused = select(campaigns.c.id).where(campaigns.c.status == "paused")
     query = (
         select(enrollments.c.thread_id)
-        .where(enrollments.c.status == "active", enrollments.c.next_due_at <= iso(now))
+        .where(
+            enrollments.c.status == "active",
+            enrollments.c.next_due_at <= iso(now),
+            enrollments.c.campaign_id.not_in(paused),
+        )
         .order_by(enrollments.c.next_due_at, enrollments.c.thread_id)
         .limit(limit)
     )
@@ -83,19 +91,40 @@ def claim(
     return Claim(*row) if row else None
 
 
-def record(crm: CrmStore, thread_id: str, owner: str, **values: Any) -> None:
-    """Write a run's outcome and release the lease (only if this owner still holds it)."""
+def record(
+    crm: CrmStore,
+    thread_id: str,
+    owner: str,
+    audit: Sequence[AuditEvent] = (),
+    **values: Any,
+) -> None:
+    """Write a run's outcome and release the lease, only if this owner still holds it.
+
+    `audit` events are written in the same transaction, and only with the outcome. A
+    released thread took its lease away, so nothing a run finishes afterwards is written.
+    """
     if "plan" in values and not isinstance(values["plan"], str | None):
         values["plan"] = json.dumps(values["plan"])
     stmt = (
         enrollments.update()
-        .where(and_(enrollments.c.thread_id == thread_id, enrollments.c.lease_owner == owner))
+        .where(
+            and_(enrollments.c.thread_id == thread_id, enrollments.c.lease_owner == owner),
+            enrollments.c.status != "released",
+        )
         .values(
             lease_owner=None, lease_expires_at=None, updated_at=iso(datetime.now(UTC)), **values
         )
     )
     with crm.connect(write=True) as conn:
-        conn.execute(stmt)
+        if conn.execute(stmt).rowcount == 1:
+            write_events(conn, audit)
+
+
+def is_released(crm: CrmStore, thread_id: str) -> bool:
+    """True once a person released the thread (a run checks between its steps)."""
+    query = select(enrollments.c.status).where(enrollments.c.thread_id == thread_id)
+    with crm.connect() as conn:
+        return conn.execute(query).scalar() == "released"
 
 
 def revive(crm: CrmStore, thread_id: str, now: datetime) -> bool:

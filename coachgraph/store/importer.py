@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
@@ -24,6 +25,7 @@ from coachgraph.store.crm import (
     suppression,
     utcnow_iso,
 )
+from coachgraph.store.retention import replace_retention
 from schemas.crm import (
     CompanyRow,
     ContactRow,
@@ -105,16 +107,19 @@ class ImportReport:
     imported: int = 0
     already_present: int = 0
     rejected: list[RowError] = field(default_factory=list)
+    removed: list[str] | None = None
+    """With `--replace`: the keys the file left out, now gone (None for an ordinary import)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for `--json`."""
-        return {
+        data = {
             "kind": self.kind,
             "file": self.file,
             "imported": self.imported,
             "already_present": self.already_present,
             "rejected": [e.__dict__ for e in self.rejected],
         }
+        return data if self.removed is None else data | {"removed": self.removed}
 
 
 @contextmanager
@@ -327,6 +332,42 @@ def import_file(
         return _import(store, kind, path.name, records, progress)
 
 
+REPLACEABLE = ("retention",)
+"""Kinds `import --replace` can make exactly a file's rows."""
+
+
+def replace_file(
+    store: CrmStore, kind: str, path: Path, now: datetime, progress: Progress | None = None
+) -> ImportReport:
+    """Make a list exactly a file's rows in one transaction, or change nothing.
+
+    Unlike an ordinary import, the whole file is validated before anything is written, and
+    one rejected row leaves the list as it was: a list missing a row would lift a hold.
+
+    Raises:
+        UserError: `kind` cannot be replaced, or the file cannot be read.
+    """
+    if kind not in REPLACEABLE:
+        raise UserError(
+            f"--replace works only with {' or '.join(REPLACEABLE)} (not {kind}); nothing imported"
+        )
+    store.require_initialised()
+    with open_records(path) as (columns, records):
+        check_columns(kind, path.name, columns)
+        job = _Job(store, ImportReport(kind=kind, file=path.name, removed=[]))
+        good: list[tuple[int, Any]] = []
+        for chunk in _chunks(records, CHUNK):
+            good += _validated(job.report, kind, chunk)
+            if progress is not None:
+                progress(len(good) + len(job.report.rejected))
+    kept = _dedupe(job, good, lambda r: r.company_domain, "company_domain")
+    job.report.rejected.sort(key=lambda e: e.row)
+    if not job.report.rejected:
+        result = replace_retention(store, [r.model_dump() for _, r in kept], now)
+        job.report.imported, job.report.removed = result["written"], result["removed"]
+    return job.report
+
+
 def import_records(
     store: CrmStore,
     kind: str,
@@ -383,8 +424,10 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _import_chunk(job: _Job, kind: str, chunk: list[Record | RowError]) -> None:
-    report = job.report
+def _validated(
+    report: ImportReport, kind: str, chunk: list[Record | RowError]
+) -> list[tuple[int, Any]]:
+    """The chunk's valid rows; the others go to the report as rejected."""
     good: list[tuple[int, Any]] = []
     for item in chunk:
         result = item if isinstance(item, RowError) else validate_record(kind, report.file, item)
@@ -392,6 +435,12 @@ def _import_chunk(job: _Job, kind: str, chunk: list[Record | RowError]) -> None:
             report.rejected.append(result)
         else:
             good.append(result)
+    return good
+
+
+def _import_chunk(job: _Job, kind: str, chunk: list[Record | RowError]) -> None:
+    report = job.report
+    good = _validated(report, kind, chunk)
     refused = len(report.rejected)
     written = _WRITERS[kind](job, good)
     attempted = len(good) - (len(report.rejected) - refused)

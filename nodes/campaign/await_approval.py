@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from checkpoints.threads import campaign_thread_id
 from nodes.campaign.schedule_next import effective_plan
 from nodes.email.review_draft import review_email
 from schemas.approval import HumanInterrupt, HumanResponse
 from schemas.campaign import CampaignState, PendingTouch
+from schemas.context import Context, context_of
+from schemas.supervision import AuditEvent, Report, ReportStatus, audit_event, make_report
+from schemas.values import iso, parse_instant
 
 MAX_FEEDBACK_ROUNDS = 2
 
@@ -44,9 +49,29 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
     )
 
 
-def await_approval(state: CampaignState) -> dict[str, Any]:
+def await_approval(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Wait for a person's decision and record it; a draft is re-reviewed before it may go."""
     response = cast(HumanResponse, interrupt([approval_request(state)])[0])
+    update = apply_decision(state, response)
+    door = context_of(runtime).door
+    at = iso(door.now())
+    door.audit([decision_event(state, update["decision"], at)])
+    if not update["decision"].get("rejected_notes"):  # a person acted: nothing waits on them
+        update["last_report"] = decision_report(state, response["type"], at)
+    return update
+
+
+def decision_report(state: CampaignState, kind: str, at: str) -> Report:
+    """What the thread reports once a person decided on its draft."""
+    touch = pending_touch(state)["touch"]
+    words = {"accept": "approved", "edit": "edited and approved", "ignore": "skipped"}
+    status: ReportStatus = "success" if kind in ("accept", "edit") else "partial"
+    summary = f"touch {touch} {words.get(kind, 'sent back with feedback')} by a person"
+    return make_report(status, summary, at, "person", touch=touch, decision=kind)
+
+
+def apply_decision(state: CampaignState, response: HumanResponse) -> dict[str, Any]:
+    """The pending draft and decision as a person's response leaves them."""
     pending = pending_touch(state)
     decision: dict[str, Any] = dict(response)
     if response["type"] == "accept":
@@ -71,6 +96,31 @@ def await_approval(state: CampaignState) -> dict[str, Any]:
         update["feedback"] = str(response["args"])
         update["pending"] = pending | {"feedback_rounds": pending["feedback_rounds"] + 1}
     return update
+
+
+def decision_event(state: CampaignState, decision: dict[str, Any], at: str) -> AuditEvent:
+    """The audit event for a person's decision on a draft, with how long it waited."""
+    pending = pending_touch(state)
+    kind = decision["type"]
+    refused = decision.get("rejected_notes")
+    content = f"touch {pending['touch']}: {kind}" + (" (refused: not sendable)" if refused else "")
+    waited = None
+    if drafted := pending.get("drafted_at"):
+        waited = (parse_instant(at) - parse_instant(drafted)).total_seconds()
+    return audit_event(
+        "decision",
+        "person",
+        "coach",
+        content,
+        at,
+        thread_id=campaign_thread_id(state["campaign_id"], state["contact_id"]),
+        campaign_id=state["campaign_id"],
+        touch=pending["touch"],
+        decision=kind,
+        latency_s=waited,
+        refused=refused,
+        feedback=str(decision["args"]) if kind == "response" else None,
+    )
 
 
 def unsendable(notes: list[str]) -> list[str]:

@@ -8,13 +8,16 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from checkpoints.threads import campaign_thread_id
 from nodes.campaign.coach_rules import coerce_coach_plan, default_plan_values, why_rejected
 from nodes.campaign.prompts import COACH_PLAN_SYSTEM, COACH_PLAN_USER
+from nodes.delegation import fail_open_events
 from schemas.campaign import CampaignState, PlanRecord
 from schemas.coach import CoachPlanOutput
 from schemas.context import Context, context_of
 from schemas.crm import MAX_FACTS
 from schemas.provenance import Provenance, provenance
+from schemas.values import iso
 
 
 def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -23,6 +26,10 @@ def coach_plan(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         return {}
     context = context_of(runtime)
     record, prov = plan_sequence(_brief(state, context), context)
+    thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
+    at = iso(context.door.now())
+    ids = {"thread_id": thread_id, "campaign_id": state["campaign_id"]}
+    context.door.audit(fail_open_events({"coach_plan": prov}, "coach", at, **ids))
     return {"plan": record, "provenance": {"coach_plan": prov}}
 
 

@@ -9,30 +9,47 @@ from langgraph.store.base import BaseStore
 
 from checkpoints.threads import campaign_thread_id
 from nodes.campaign.await_approval import pending_touch
+from nodes.campaign.check_reply import hold
+from nodes.campaign.compose_touch import failed
+from nodes.delegation import delegation_event, refusal
 from nodes.email.recall_memory import remember_touch
 from nodes.email.safety_gate import stop_reason
 from schemas.campaign import CampaignState, TouchRecord
 from schemas.context import Context, context_of
 from schemas.door import Delivery, Door, Send, Standing
+from schemas.supervision import ROOT_DEPTH, Report, make_report
 from schemas.values import iso, normalize_email
 
 
 def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Send the approved draft exactly once, unless the contact stopped meanwhile."""
-    door = context_of(runtime).door
+    context = context_of(runtime)
+    door = context.door
     pending = pending_touch(state)
+    thread_id = campaign_thread_id(state["campaign_id"], state["contact_id"])
+    task, at = f"touch {pending['touch']}: send as approved", iso(door.now())
+    why = refusal(context, "person", "sender", ROOT_DEPTH)
+    ids = {"thread_id": thread_id, "campaign_id": state["campaign_id"]}
+    door.audit([delegation_event("person", "sender", task, at, ROOT_DEPTH, refused=why, **ids)])
+    if why:
+        return failed(f"hand-off to sender refused: {why}", at) | {"decision": None}
     standing = door.standing(state["contact_id"], pending["to"])
     if reason := why_not_send(standing, pending["to"]):
+        if reason == "retention_hold":
+            return hold(state, door, standing.retention or "retention hold") | {"decision": None}
         return {"status": "stopped", "stop_reason": reason, "pending": None, "decision": None}
     send = Send(
-        thread_id=campaign_thread_id(state["campaign_id"], state["contact_id"]),
+        thread_id=thread_id,
         touch=pending["touch"],
         campaign_id=state["campaign_id"],
         to=pending["to"],
         subject=pending["subject"],
         body=pending["body"],
+        edited=pending["edited"],
     )
     delivery = door.deliver(send)
+    if delivery.outcome == "withdrawn":  # a person released the thread: nothing went out
+        return {"status": "released", "stop_reason": "released by a person", "pending": None}
     record_touch(door, runtime.store, send, delivery, state["contact_id"], pending["facts_used"])
     record = TouchRecord(
         touch=pending["touch"],
@@ -41,7 +58,20 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         message_id=delivery.message_id,
         edited=pending["edited"],
     )
-    return {"touches": [*state.get("touches", []), record], "pending": None}
+    return {
+        "touches": [*state.get("touches", []), record],
+        "pending": None,
+        "last_report": sent_report(pending["touch"], delivery),
+    }
+
+
+def sent_report(touch: int, delivery: Delivery) -> Report:
+    """The sender's report: sent, or (for a person to reconcile) maybe sent."""
+    at = iso(delivery.at)
+    if delivery.outcome == "sent":
+        return make_report("success", f"touch {touch} sent", at, "sender", touch=touch)
+    summary = f"touch {touch} may have been sent: reconcile it (`coachgraph outbox`)"
+    return make_report("needs_attention", summary, at, "sender", touch=touch)
 
 
 def record_touch(

@@ -46,4 +46,5 @@ def test_flags_off_campaign_is_byte_identical_to_the_baseline(tmp_path: Path) ->
     full = run_campaign(tmp_path / "full", build_campaign_graph())
     base = run_campaign(tmp_path / "base", build_campaign_graph(with_coach=False))
     assert full == base
-    assert b'"status": "completed"' in full and b'"stop_reason": "retention_hold"' in full
+    assert b'"status": "completed"' in full and b'"status": "held"' in full
+    assert b'"stop_reason": "retention_hold: ' in full

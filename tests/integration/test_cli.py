@@ -194,14 +194,17 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
             decisions[kind] = decisions.get(kind, 0) + count
     assert {"approved", "edited", "rejected", "feedback"} <= set(decisions)
     stops = {t["stop_reason"] for t in campaign["threads"] if t["status"] == "stopped"}
-    assert stops == {
-        "suppressed",
-        "do_not_contact",
-        "bounced",
-        "unsubscribed",
-        "replied",
-        "retention_hold",
-    }
+    assert stops == {"suppressed", "do_not_contact", "bounced", "unsubscribed", "replied"}
+    # Supervision: a hold that resumed by itself, two releases, a failure waiting on a person,
+    # and the audit log that tells it.
+    threads = {t["contact_id"]: t for t in campaign["threads"]}
+    assert threads["c21"]["status"] == "active" and threads["c21"]["touches_sent"] > 0
+    assert {c for c, t in threads.items() if t["status"] == "released"} == {"c15", "c16"}
+    assert [(a["kind"], a["contact_id"]) for a in campaign["attention"]] == [("failed", "c14")]
+    assert threads["c14"]["last_report"]["status"] == "failed"
+    excerpt = campaign["audit_excerpt"]
+    assert [r["type"] for r in excerpt][:2] == ["hold", "hold"]
+    assert {"delegation", "report", "decision", "send"} <= {r["type"] for r in excerpt}
     assert any(t["status"] == "completed" for t in campaign["threads"])
     assert campaign["sent"] > 50 and campaign["unknown"] == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from schemas.context import Context
 from schemas.crm import CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.door import Delivery, Send, Standing
 from schemas.llm import LLMResult
+from schemas.supervision import AuditEvent
 from schemas.values import email_sha256, iso, parse_instant, suppression_hashes
 
 T0 = parse_instant("2026-11-02T09:00:00Z")
@@ -84,6 +86,9 @@ class FakeDoor:
     sent: dict[str, Delivery] = field(default_factory=dict)
     """Deliveries by idempotency key: what the transport was handed."""
     transport_calls: int = 0
+    released: set[str] = field(default_factory=set)
+    """Threads a person released: their sends are withdrawn."""
+    audit_log: list[AuditEvent] = field(default_factory=list)
 
     def for_context(self, _context: Context) -> FakeDoor:
         """The door factory a context takes: this same fake, whatever the context."""
@@ -131,6 +136,8 @@ class FakeDoor:
 
     def deliver(self, send: Send) -> Delivery:
         key = f"{send.thread_id}:touch:{send.touch}"
+        if send.thread_id in self.released:
+            return Delivery("withdrawn", self.clock, f"<withdrawn-{key}@seller.example>")
         if key not in self.sent:
             self.transport_calls += 1
             self.sent[key] = Delivery("sent", self.clock, f"<{len(self.sent) + 1}@seller.example>")
@@ -147,6 +154,13 @@ class FakeDoor:
                     "at": iso(delivery.at),
                 }
             )
+
+    def audit(self, events: Sequence[AuditEvent]) -> None:
+        self.audit_log.extend(events)
+
+    def audit_types(self) -> list[str]:
+        """The audit log's event types, in order."""
+        return [e["type"] for e in self.audit_log]
 
     def _suppression(self, email: str) -> str | None:
         return next(

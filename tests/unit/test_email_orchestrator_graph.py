@@ -115,7 +115,7 @@ def test_the_leader_without_a_model_fails_open_to_the_default_plan(door: FakeDoo
 
 
 @pytest.mark.parametrize(
-    ("blocked", "expected"), [("suppressed", "__end__"), (None, "recall_memory")]
+    ("blocked", "expected"), [("suppressed", "report_outcome"), (None, "recall_memory")]
 )
 def test_route_after_gate(blocked: str | None, expected: str) -> None:
     assert route_after_gate({"blocked_reason": blocked}) == expected  # type: ignore[typeddict-item]
@@ -127,7 +127,7 @@ PLANNED = ["researcher", "composer"]
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        ({"action": "skip", "role_plan": PLANNED}, "__end__"),
+        ({"action": "skip", "role_plan": PLANNED}, "report_outcome"),
         ({"action": "compose", "role_plan": PLANNED}, "research_facts"),
         ({"action": "reply", "role_plan": ["composer"]}, "email_reply"),
     ],
@@ -140,7 +140,7 @@ def test_route_after_decide_baseline(state: dict[str, Any], expected: str) -> No
     ("leader", "action", "expected"),
     [
         (True, "compose", "plan_roles"),
-        (True, "skip", "__end__"),
+        (True, "skip", "report_outcome"),
         (False, "compose", "research_facts"),
     ],
 )
@@ -173,9 +173,9 @@ def test_route_composer(action: str, expected: str) -> None:
     ("plan", "passed", "revisions", "expected"),
     [
         (["researcher", "composer", "reviewer"], False, 0, "email_compose"),
-        (["researcher", "composer", "reviewer"], False, 1, "__end__"),
-        (["researcher", "composer", "reviewer"], True, 0, "__end__"),
-        (["researcher", "composer"], False, 0, "__end__"),
+        (["researcher", "composer", "reviewer"], False, 1, "report_outcome"),
+        (["researcher", "composer", "reviewer"], True, 0, "report_outcome"),
+        (["researcher", "composer"], False, 0, "report_outcome"),
     ],
 )
 def test_route_after_review(plan: list[str], passed: bool, revisions: int, expected: str) -> None:
