@@ -80,7 +80,7 @@ class Runner:
         given = inputs.get("plan") or {}
         if not self.context.campaign_coach_enabled:
             return {"angle": given.get("angle"), "tone": given.get("tone"), "source": "given"}
-        record, _ = plan_sequence(coach_brief(inputs), self.context)
+        record = plan_sequence(coach_brief(inputs), self.context).record
         return {"angle": record["angle"], "tone": record["tone"], "source": record["source"]}
 
     def paths(self, inputs: dict[str, Any]) -> dict[str, Any]:

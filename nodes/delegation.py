@@ -100,8 +100,9 @@ class HandoffRefused(Exception):
     """A hand-off that cannot pass whole; the delegating seat reports it, never truncates it."""
 
 
-MAX_DRAFT_CHARS = 10_000
-"""The longest subject plus body a composer may hand back."""
+MAX_DRAFT_CHARS = 12_000
+"""The longest subject plus body a composer may hand back: a model's longest (200 + 10,000)
+with room for the signature and opt-out line the worker adds."""
 
 
 def draft_problem(draft: object) -> str | None:

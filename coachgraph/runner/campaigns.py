@@ -46,6 +46,7 @@ from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
 from schemas.crm import OPT_OUT_FLAG
 from schemas.errors import ConfigError, NotFoundError, UserError
+from schemas.seats import seat_chart
 from schemas.supervision import audit_event, make_report, public_report, report_event
 from schemas.values import is_valid_email, iso, normalize_email, now_from
 
@@ -243,9 +244,11 @@ def check_config(context: Context) -> None:
     """Fail before any thread is claimed when a setting cannot work, so none is charged.
 
     Raises:
-        ConfigError: e.g. SMTP_USER without SMTP_PASSWORD, or SMTP without SMTP_HOST.
+        ConfigError: e.g. SMTP_USER without SMTP_PASSWORD, SMTP without SMTP_HOST, or a
+            seat chart (COACHGRAPH_SEATS) that cannot be read or is invalid.
     """
     make_transport(context)
+    seat_chart(context.seats)
 
 
 def tick_threads(
@@ -355,7 +358,14 @@ def _sync(rt: CampaignRuntime, thread_id: str, before: tuple[int, int]) -> dict[
     )
     prune_thread(rt.saver, thread_id)
     sent = sum(t["outcome"] == "sent" for t in touches) - before[0]
-    return {"outcome": status, "sent": max(0, sent), "progressed": len(touches) != before[1]}
+    outcome: dict[str, Any] = {
+        "outcome": status,
+        "sent": max(0, sent),
+        "progressed": len(touches) != before[1],
+    }
+    if status == "failed":  # a refused hand-off fails the thread inside the graph
+        outcome |= {"thread_id": thread_id, "error": values.get("stop_reason") or "failed"}
+    return outcome
 
 
 def _touch_count(values: dict[str, Any] | None) -> tuple[int, int]:

@@ -81,7 +81,8 @@ def release(
         scope.append(enrollments.c.contact_id == contact_id)
     with crm.connect(write=True) as conn:
         _lock_campaign(conn, campaign_id)
-        rows = [dict(r._mapping) for r in conn.execute(select(enrollments).where(*scope))]
+        locked = select(enrollments).where(*scope).with_for_update()  # Postgres: no tick between
+        rows = [dict(r._mapping) for r in conn.execute(locked)]
         live = [r for r in rows if r["status"] in RELEASABLE]
         withdrawn = _withdraw_sends(conn, [r["thread_id"] for r in live])
         exits = {r["thread_id"]: _exit(r, wall) for r in live}

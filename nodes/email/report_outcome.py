@@ -41,6 +41,7 @@ def outcome_report(state: OrchestratorState, at: str) -> Report:
         prompt_tokens=prompt,
         completion_tokens=completion,
         model_calls=len(calls),
+        provenance={k: dict(v) for k, v in state.get("provenance", {}).items()},
     )
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
-# Three marker kinds a template can leave behind: {{ jinja }}, {python} and [Bracket Words].
+# The merge tags a template can leave behind: {{ jinja }}, {python}, [Bracket Words] in any
+# script ([Prénom], [Имя]), %FIRSTNAME%, <<name>> and Mailchimp's *|FNAME|*.
 MARKER_PATTERNS = (
     re.compile(r"\{\{.*?\}\}", re.DOTALL),
     re.compile(r"\{[^{}\n]{0,60}\}"),
-    re.compile(r"\[\s*[A-Za-z][A-Za-z _.\-]{0,40}\s*\]"),
+    re.compile(r"\[\s*[^\W\d_](?:[^\W\d]|[ .\-]){0,40}\s*\]"),
+    re.compile(r"%[A-Za-z][A-Za-z0-9_]{0,40}%"),
+    re.compile(r"<<\s*[^<>\n]{1,40}?\s*>>"),
+    re.compile(r"\*\|[A-Za-z0-9_:]{1,40}\|\*"),
 )
 # Text that addresses a reader (an AI, a system), sets a setting, or names an address, rather
 # than stating a fact: a role prefix, a `key: value` for a setting or flag, an override.
