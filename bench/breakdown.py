@@ -87,7 +87,7 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.store.sqlite import SqliteStore
 
-    import coachgraph.runner.campaigns as campaigns
+    import coachgraph.runner.tick as campaigns
     import graphs.campaign as campaign_graph
     from coachgraph.llm import client as llm
     from coachgraph.store import due_index
@@ -121,7 +121,7 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
     @contextlib.contextmanager
     def runtime(*args: Any, **kwargs: Any) -> Iterator[Any]:
         with real_runtime(*args, **kwargs) as rt:
-            rt.app.invoke = timer.wrap("campaign graph: langgraph + nodes", rt.app.invoke)
+            rt.app.stream = timer.wrap("campaign graph: langgraph + nodes", rt.app.stream)
             rt.app.get_state = timer.wrap("tick: get_state", rt.app.get_state)
             yield rt
 

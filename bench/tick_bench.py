@@ -79,15 +79,10 @@ from sqlalchemy import text  # noqa: E402
 from checkpoints.factory import open_checkpointer, open_store  # noqa: E402
 from checkpoints.threads import campaign_thread_id  # noqa: E402
 from coachgraph.demo.run import load_demo_crm  # noqa: E402
-from coachgraph.runner.campaigns import (  # noqa: E402
-    campaign_runtime,
-    create_campaign,
-    decide,
-    enroll,
-    pending_approvals,
-    tick,
-)
+from coachgraph.runner.approvals import decide, pending_approvals  # noqa: E402
+from coachgraph.runner.campaigns import campaign_runtime, create_campaign, enroll  # noqa: E402
 from coachgraph.runner.door import ensure_door  # noqa: E402
+from coachgraph.runner.tick import tick  # noqa: E402
 from coachgraph.store import due_index  # noqa: E402
 from coachgraph.store.crm import CrmStore, enrollments  # noqa: E402
 from coachgraph.store.engine import dispose_engines  # noqa: E402

@@ -20,19 +20,10 @@ from coachgraph.cli.app import (
     text,
 )
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.runner.campaigns import (
-    campaign_runtime,
-    create_campaign,
-    decide,
-    enroll,
-    pending_approvals,
-    reconcile,
-    record_inbound,
-    retry_thread,
-    status_rows,
-    tick,
-    waiting_item,
-)
+from coachgraph.runner.approvals import decide, pending_approvals, waiting_item
+from coachgraph.runner.campaigns import campaign_runtime, create_campaign, enroll
+from coachgraph.runner.threads import reconcile, record_inbound, retry_thread, status_rows
+from coachgraph.runner.tick import tick
 from coachgraph.store.suppression import lift
 from schemas.approval import HumanResponse
 from schemas.errors import UserError

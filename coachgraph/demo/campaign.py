@@ -14,20 +14,13 @@ from rich.table import Table
 from checkpoints.threads import campaign_thread_id
 from coachgraph.mail.outbox import list_outbox
 from coachgraph.mail.transport import SendRefused
-from coachgraph.runner.campaigns import (
-    CampaignRuntime,
-    campaign_runtime,
-    create_campaign,
-    decide,
-    enroll,
-    pending_approvals,
-    record_inbound,
-    status_rows,
-    tick,
-)
+from coachgraph.runner.approvals import decide, pending_approvals
+from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime, create_campaign, enroll
 from coachgraph.runner.door import CrmDoor
 from coachgraph.runner.reports import attention_rows
 from coachgraph.runner.supervision import release
+from coachgraph.runner.threads import record_inbound, status_rows
+from coachgraph.runner.tick import tick
 from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.retention import remove_retention

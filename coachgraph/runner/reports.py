@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
-from coachgraph.runner.campaigns import LIVE
+from coachgraph.runner.threads import LIVE
 from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
 from coachgraph.store.crm import CrmStore, audit_log, contacts, enrollments, outbox
 from schemas.errors import NotFoundError

@@ -10,7 +10,7 @@ import pytest
 
 from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.runner.campaigns import status_rows
+from coachgraph.runner.threads import status_rows
 from coachgraph.store.crm import CrmStore
 from graphs.campaign import CampaignGraph, build_campaign_graph
 from schemas.context import Context

@@ -6,14 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from coachgraph.runner.campaigns import (
-    campaign_runtime,
-    create_campaign,
-    decide,
-    enroll,
-    pending_approvals,
-    tick,
-)
+from coachgraph.runner.approvals import decide, pending_approvals
+from coachgraph.runner.campaigns import campaign_runtime, create_campaign, enroll
+from coachgraph.runner.tick import tick
 from coachgraph.store.crm import CrmStore
 from graphs.campaign import CampaignGraph
 from schemas.approval import HumanResponse

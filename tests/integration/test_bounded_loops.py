@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 import graphs.campaign
 from coachgraph.demo.run import load_demo_crm
-from coachgraph.runner.campaigns import RECURSION_LIMIT, RETRY_BUDGET, campaign_runtime
+from coachgraph.runner.campaigns import campaign_runtime
+from coachgraph.runner.tick import RECURSION_LIMIT, RETRY_BUDGET
 from coachgraph.store.crm import CrmStore, enrollments
 from graphs.campaign import CampaignGraph, build_campaign_graph, route_after_check
 from graphs.email_orchestrator import build_email_orchestrator

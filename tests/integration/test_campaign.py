@@ -11,7 +11,8 @@ import pytest
 
 from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.runner.campaigns import enroll, record_inbound, status_rows
+from coachgraph.runner.campaigns import enroll
+from coachgraph.runner.threads import record_inbound, status_rows
 from coachgraph.store.crm import CrmStore
 from schemas.approval import HumanResponse
 from schemas.context import Context
@@ -320,7 +321,7 @@ def test_checkpoints_stay_small_after_a_full_sequence(context: Context) -> None:
 
 
 def test_a_tick_across_processes_runs_every_due_thread_once(context: Context) -> None:
-    from coachgraph.runner.campaigns import tick
+    from coachgraph.runner.tick import tick
 
     contacts = ["c01", "c02", "c03", "c04", "c05", "c07", "c08"]
     campaign = start_campaign(context, contacts)

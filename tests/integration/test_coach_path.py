@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.runner.campaigns import status_rows
+from coachgraph.runner.threads import status_rows
 from coachgraph.store.crm import CrmStore
 from schemas.context import Context
 from schemas.values import parse_instant

@@ -22,7 +22,8 @@ import pytest
 from checkpoints.factory import open_checkpointer, open_store
 from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.runner.campaigns import create_campaign, enroll, status_rows
+from coachgraph.runner.campaigns import create_campaign, enroll
+from coachgraph.runner.threads import status_rows
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.importer import import_file
 from schemas.values import iso

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from coachgraph.mail.outbox import idempotency_key, list_outbox, outbox_row
-from coachgraph.runner.campaigns import status_rows
+from coachgraph.runner.threads import status_rows
 from coachgraph.store.crm import CrmStore, enrollments, outbox
 from coachgraph.store.due_index import get_enrollment
 from schemas.context import Context
