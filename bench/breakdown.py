@@ -105,6 +105,7 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
         undo.append(lambda: setattr(owner, attr, original))
 
     patch(campaigns, "_advance", "tick: _advance (rest)")
+    patch(campaigns, "run_thread", "campaign graph: langgraph + nodes")
     patch(due_index, "claim", "due index: claim (write txn)")
     patch(due_index, "record", "due index: record (write txn)")
     patch(campaigns, "prune_thread", "checkpointer: prune (write txn)")
@@ -121,7 +122,6 @@ def instrumented(timer: PhaseTimer) -> Iterator[list[str]]:
     @contextlib.contextmanager
     def runtime(*args: Any, **kwargs: Any) -> Iterator[Any]:
         with real_runtime(*args, **kwargs) as rt:
-            rt.app.stream = timer.wrap("campaign graph: langgraph + nodes", rt.app.stream)
             rt.app.get_state = timer.wrap("tick: get_state", rt.app.get_state)
             yield rt
 
