@@ -86,7 +86,7 @@ def campaign_enroll(
     if all_contacts == bool(contacts):
         raise UserError("give either --all or one or more --contact ID")
     chosen = None if all_contacts else list(contacts)
-    added, already = enroll(_crm(), campaign_id, chosen, _now(now))
+    added, already = enroll(_crm(), campaign_id, chosen, _now(now), _context().seats)
     if as_json:
         _print_json({"enrolled": added, "already_enrolled": already})
     else:

@@ -19,12 +19,16 @@ from langgraph.graph.state import CompiledStateGraph
 from checkpoints.factory import open_checkpointer, open_store
 from checkpoints.threads import campaign_thread_id
 from coachgraph.runner.door import ensure_door
+from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore, campaigns, enrollments
 from coachgraph.store.engine import context_timeouts
 from graphs.campaign import CampaignGraph, build_campaign_graph
+from nodes.delegation import delegation_event
 from schemas.campaign import CampaignInput, CampaignState
 from schemas.context import Context
 from schemas.errors import NotFoundError, UserError
+from schemas.seats import seat_chart
+from schemas.supervision import ROOT_DEPTH
 from schemas.values import is_valid_email, iso, normalize_email, now_from
 
 log = logging.getLogger(__name__)
@@ -111,11 +115,26 @@ def create_campaign(
 
 
 def enroll(
-    crm: CrmStore, campaign_id: str, contact_ids: list[str] | None, now: datetime
+    crm: CrmStore,
+    campaign_id: str,
+    contact_ids: list[str] | None,
+    now: datetime,
+    seats: str | None = None,
 ) -> tuple[int, int]:
-    """One thread per contact (all contacts when None); returns (new, already enrolled)."""
+    """One thread per contact (all contacts when None); returns (new, already enrolled).
+
+    Enrolling is the person's hand-off to the coach: the seat chart (`seats`, a path, or
+    the shipped one) must allow it, and it is audited either way.
+
+    Raises:
+        NotFoundError: no such campaign or contact (nothing is enrolled).
+        UserError: the seat chart does not let a person delegate to the coach.
+    """
     if crm.get_campaign(campaign_id) is None:
         raise NotFoundError(f"unknown campaign id {campaign_id!r}")
+    if why := seat_chart(seats).check("person", "coach", ROOT_DEPTH):
+        _audit_enrolment(crm, campaign_id, 0, now, refused=why)
+        raise UserError(f"nothing enrolled: {why}")
     known = {c["id"] for c in crm.list_contacts()}
     wanted = sorted(known) if contact_ids is None else list(dict.fromkeys(contact_ids))
     unknown = [c for c in wanted if c not in known]
@@ -136,4 +155,24 @@ def enroll(
         for c in wanted
     ]
     added = crm.upsert(enrollments, rows, ["thread_id"], update=False)
+    if added:
+        _audit_enrolment(crm, campaign_id, added, now)
     return added, len(rows) - added
+
+
+def _audit_enrolment(
+    crm: CrmStore, campaign_id: str, added: int, now: datetime, refused: str | None = None
+) -> None:
+    task = f"run {added} new thread(s) of campaign {campaign_id}"
+    at = iso(now)
+    event = delegation_event(
+        "person",
+        "coach",
+        task,
+        at,
+        ROOT_DEPTH,
+        thread_id=None,
+        campaign_id=campaign_id,
+        refused=refused,
+    )
+    append_events(crm, [event])

@@ -22,6 +22,7 @@ from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import deliver, idempotency_key
 from coachgraph.mail.transport import OutgoingEmail
 from coachgraph.runner.supervision import release
+from coachgraph.runner.threads import status_rows
 from coachgraph.store.audit import audit_rows
 from coachgraph.store.crm import CrmStore, outbox, retention_watch
 from schemas.approval import HumanResponse
@@ -733,3 +734,42 @@ def test_the_audit_log_alone_tells_the_whole_sequence_and_holds_no_secret(
 
 def as_state(context: Context) -> Any:
     return Campaign(context=context, campaign_id="cmp1").state(C02)
+
+
+def test_enrolling_is_a_hand_off_from_person_to_coach_checked_and_audited(
+    cli: Cli, context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm = CrmStore(context.db_url)
+    cli(
+        "campaign",
+        "create",
+        "--name",
+        "Q",
+        "--offer",
+        "a call",
+        "--sender-name",
+        "Sam",
+        "--sender-email",
+        "sam@seller.example",
+        "--id",
+        "q",
+    )
+    no_coach = tmp_path / "seats.toml"
+    no_coach.write_text(
+        '[seat.person]\nowner = "ops"\ndelegates_to = []\n[seat.coach]\nowner = "ops"\n'
+    )
+    monkeypatch.setenv("COACHGRAPH_SEATS", str(no_coach))
+
+    refused = cli("campaign", "enroll", "q", "--contact", "c02")
+
+    assert refused.code == 1 and "person may not delegate to coach" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
+    assert status_rows(crm, "q") == []
+    monkeypatch.delenv("COACHGRAPH_SEATS")
+    assert cli("campaign", "enroll", "q", "--contact", "c02").code == 0
+    assert cli("campaign", "enroll", "q", "--contact", "c02").code == 0  # a no-op: not audited
+    rows = as_json(cli("audit", "--campaign", "q", "--type", "delegation", "--json"))
+    assert [(r["sender"], r["receiver"], bool(r["metadata"]["refused"])) for r in rows] == [
+        ("person", "coach", True),
+        ("person", "coach", False),
+    ]
