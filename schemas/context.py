@@ -98,6 +98,37 @@ class Context(BaseSettings):
     smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
     """Upgrade the SMTP connection with STARTTLS."""
 
+    public_url: str | None = Field(None, validation_alias="COACHGRAPH_PUBLIC_URL")
+    """Where `coachgraph serve` is reachable (https://…): one-click unsubscribe links point here."""
+    secret_key: SecretStr | None = Field(None, validation_alias="COACHGRAPH_SECRET_KEY")
+    """The key that signs unsubscribe tokens and web sessions."""
+    api_key: SecretStr | None = Field(None, validation_alias="COACHGRAPH_API_KEY")
+    """The key the Agent-Inbox-compatible API requires (`x-api-key`); the API is off without it."""
+    dkim_domain: str | None = Field(None, validation_alias="DKIM_DOMAIN")
+    """Sign outgoing mail with DKIM for this domain (with a selector and a key file)."""
+    dkim_selector: str | None = Field(None, validation_alias="DKIM_SELECTOR")
+    """The DKIM selector whose public key is published in DNS."""
+    dkim_private_key_file: str | None = Field(None, validation_alias="DKIM_PRIVATE_KEY_FILE")
+    """PEM file with the DKIM private key."""
+
+    imap_host: str | None = Field(None, validation_alias="IMAP_HOST")
+    """The inbound mailbox's IMAP server; none means `inbox poll` has nothing to read."""
+    imap_port: int = Field(993, ge=1, le=65535, validation_alias="IMAP_PORT")
+    """IMAP port (993 for implicit TLS)."""
+    imap_user: str | None = Field(None, validation_alias="IMAP_USER")
+    """IMAP login."""
+    imap_password: SecretStr | None = Field(None, validation_alias="IMAP_PASSWORD")
+    """IMAP password."""
+    imap_folder: str = Field("INBOX", validation_alias="IMAP_FOLDER")
+    """The folder replies, bounces and complaints arrive in."""
+    imap_tls: bool = Field(True, validation_alias="IMAP_TLS")
+    """Connect with implicit TLS (off: plain, e.g. a loopback test server)."""
+
+    daily_cap: int = Field(50, ge=1, le=100_000, validation_alias="COACHGRAPH_DAILY_CAP")
+    """Sends per sender mailbox per day (a campaign may set its own)."""
+    min_gap_s: float = Field(60.0, ge=0, le=86_400, validation_alias="COACHGRAPH_MIN_GAP_S")
+    """Seconds between two sends from one mailbox, jittered (a campaign may set its own)."""
+
     lease_seconds: int = Field(600, ge=5, le=86_400, validation_alias="COACHGRAPH_LEASE_SECONDS")
     """How long a tick or decision holds a thread; a crashed holder's thread waits this long."""
     now: str | None = Field(None, validation_alias="COACHGRAPH_NOW")
