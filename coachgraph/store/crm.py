@@ -43,7 +43,7 @@ from schemas.errors import UserError
 from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import email_sha256, suppression_hashes
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -169,7 +169,55 @@ outbox = Table(
     Column("error", Text),
     Column("sent_at", String(40)),
     Column("created_at", String(40), nullable=False),
+    Column("mailbox", String(320)),
+    Column("scheduled_for", String(40)),
+    Index("ix_outbox_scheduled", "status", "scheduled_for"),
 )
+"""One row per (thread, touch). `scheduled`: approved, waiting for the contact's send window
+or the mailbox's cap and pacing (`scheduled_for` says until when)."""
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("mailbox", String(320), primary_key=True),
+    Column("day", String(10)),
+    Column("sent_on_day", Integer, nullable=False, default=0),
+    Column("next_free_at", String(40)),
+)
+"""Per sender mailbox: sends on its current day and when the next may go (cap and pacing).
+A send reserves its slot by updating this row, so concurrent ticks and workers serialise."""
+
+inbound_state = Table(
+    "inbound_state",
+    metadata,
+    Column("mailbox", String(400), primary_key=True),
+    Column("uid_validity", String(32)),
+    Column("last_uid", Integer, nullable=False, default=0),
+    Column("polled_at", String(40)),
+)
+"""Where each IMAP folder's last poll stopped (`user@host/folder`): UIDs above `last_uid`."""
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mailbox", String(400), nullable=False),
+    Column("uid_validity", String(32), nullable=False),
+    Column("uid", Integer, nullable=False),
+    Column("message_id", String(998)),
+    Column("from_email", String(320)),
+    Column("subject", Text),
+    Column("received_at", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("contact_id", String(64)),
+    Column("thread_id", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text),
+    UniqueConstraint("mailbox", "uid_validity", "uid", name="uq_inbound_uid"),
+    Index("ix_inbound_status", "status"),
+)
+"""Every message a poll read, once: its classification, what it matched, what was done.
+`unmatched` rows wait for a person (`coachgraph attention`)."""
 
 audit_log = Table(
     "audit_log",
@@ -264,12 +312,13 @@ class CrmStore:
             raise UserError(f"no database at {path}: run `coachgraph init` (COACHGRAPH_DB)")
         with self.connect() as conn:
             missing = [t for t in metadata.tables if not inspect(conn).has_table(t)]
+        if "schema_version" not in missing:  # an older coachgraph's database: migrate it
+            self._require_current_schema()
         if missing:
             raise UserError(
                 f"database {redact_url(self.db_url)} is not initialised "
                 f"(missing tables: {', '.join(sorted(missing))}): run `coachgraph init`"
             )
-        self._require_current_schema()
 
     def _require_current_schema(self) -> None:
         with self.connect() as conn:
