@@ -69,11 +69,11 @@ def build_campaign_graph(*, with_coach: bool = True) -> CampaignGraph:
 
 def route_after_check(
     state: CampaignState, runtime: Runtime[Context]
-) -> Literal["compose_touch", "__end__"]:
-    """Compose only for a live thread whose next touch is due; otherwise wait (END)."""
-    if state["status"] != "active":
+) -> Literal["compose_touch", "send_touch", "__end__"]:
+    """A live thread whose time has come sends its scheduled touch or composes the next."""
+    if state["status"] != "active" or not is_due(state, context_of(runtime).door.now()):
         return DONE
-    return "compose_touch" if is_due(state, context_of(runtime).door.now()) else DONE
+    return "send_touch" if waiting_to_send(state) else "compose_touch"
 
 
 def route_after_compose(state: CampaignState) -> Literal["await_approval", "__end__"]:
@@ -98,5 +98,12 @@ def route_after_approval(
 
 
 def route_after_send(state: CampaignState) -> Literal["schedule_next", "__end__"]:
-    """A thread stopped, held or released at the last moment ends here; else schedule on."""
-    return DONE if state["status"] in ("stopped", "held", "released") else "schedule_next"
+    """Stopped, held, released or scheduled for later, the run ends here; else schedule on."""
+    if state["status"] in ("stopped", "held", "released", "failed"):
+        return DONE
+    return DONE if waiting_to_send(state) else "schedule_next"
+
+
+def waiting_to_send(state: CampaignState) -> bool:
+    """True while an approved touch waits for its send window or mailbox cap."""
+    return bool(state.get("scheduled_for")) and state.get("pending") is not None

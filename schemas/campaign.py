@@ -73,4 +73,6 @@ class CampaignState(CampaignInput, total=False):
     stop_reason: str | None
     provenance: Annotated[dict[str, Provenance], merge_dicts]
     last_report: Report | None
+    scheduled_for: str | None
+    """An approved touch waits for its send window or mailbox cap until then (UTC ISO)."""
     """The latest report that reached this thread (or that it made), shown by `status`."""

@@ -124,6 +124,10 @@ class Context(BaseSettings):
     imap_tls: bool = Field(True, validation_alias="IMAP_TLS")
     """Connect with implicit TLS (off: plain, e.g. a loopback test server)."""
 
+    send_days: str = Field("mon-fri", validation_alias="COACHGRAPH_SEND_DAYS")
+    """Days mail may arrive, in each contact's timezone (a campaign may set its own)."""
+    send_hours: str = Field("09:00-17:00", validation_alias="COACHGRAPH_SEND_HOURS")
+    """Hours mail may arrive, in each contact's timezone (a campaign may set its own)."""
     daily_cap: int = Field(50, ge=1, le=100_000, validation_alias="COACHGRAPH_DAILY_CAP")
     """Sends per sender mailbox per day (a campaign may set its own)."""
     min_gap_s: float = Field(60.0, ge=0, le=86_400, validation_alias="COACHGRAPH_MIN_GAP_S")

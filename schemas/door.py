@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from schemas.context import Context
 
 T = TypeVar("T", bound=BaseModel)
-Outcome = Literal["sent", "unknown", "withdrawn"]
-"""`withdrawn`: the thread was released before the send; nothing went out."""
+Outcome = Literal["sent", "unknown", "withdrawn", "scheduled", "bounced"]
+"""`withdrawn`: released before the send, nothing went out; `scheduled`: waiting for the
+contact's send window or the mailbox's cap (`at` says until when); `bounced`: the server
+refused the recipient for good (a hard bounce, never retried)."""
 
 
 class JsonModel(Protocol):
@@ -61,6 +63,9 @@ class Send:
     """The body as approved; the door adds nothing but the transport's headers."""
     edited: bool = False
     """Whether a person edited the draft before approving it (for the audit log)."""
+    timezone: str | None = None
+    """The contact's timezone, for its send window (the campaign's when None)."""
+    contact_id: str | None = None
 
 
 @dataclass(frozen=True)

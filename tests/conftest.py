@@ -72,13 +72,23 @@ _ENV_KEYS = [
     "IMAP_TLS",
     "COACHGRAPH_DAILY_CAP",
     "COACHGRAPH_MIN_GAP_S",
+    "COACHGRAPH_SEND_DAYS",
+    "COACHGRAPH_SEND_HOURS",
 ]
+ALWAYS_OPEN = {
+    "COACHGRAPH_SEND_DAYS": "mon-sun",
+    "COACHGRAPH_SEND_HOURS": "00:00-24:00",
+    "COACHGRAPH_MIN_GAP_S": "0",
+}
+"""Tests send when they approve unless they test windows, caps or pacing themselves."""
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
+    for key, value in ALWAYS_OPEN.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)  # so a stray .env or ./.coachgraph never leaks in or out
 
 

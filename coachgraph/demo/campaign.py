@@ -31,6 +31,15 @@ from schemas.errors import UserError
 from schemas.values import iso, now_from, parse_instant
 
 DEMO_DAYS = 33
+TICKS_PER_DAY = 4
+"""Ticks every six hours from 09:00 UTC: each contact's window (Mon–Fri 09:00–17:00 in
+their own timezone, from Sydney to Los Angeles) sees at least one of them."""
+DEMO_SETTINGS = {
+    "window": {"days": "mon-fri", "hours": "09:00-17:00", "timezone": "UTC"},
+    "daily_cap": 12,
+    "min_gap_s": 0,
+}
+"""Send windows as shipped, and a daily cap small enough to show: 12 sends a day."""
 """Long enough for the default cadence (days 0, 4, 11, 18, 25, 32) to finish."""
 CAMPAIGN_ID = "demo-q4"
 
@@ -108,6 +117,7 @@ def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
         sender_name=context.sender_name,
         sender_email="sam@coachgraph.example",
         campaign_id=CAMPAIGN_ID,
+        settings=DEMO_SETTINGS,
     )
     enrolled, _ = enroll(crm, CAMPAIGN_ID, None, start)
     console.print(
@@ -157,10 +167,27 @@ def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
     if n == HOLD_ENDS[0]:
         remove_retention(crm, HOLD_ENDS[1], now - timedelta(hours=1))
         supervision.append(f"retention lets {HOLD_ENDS[1]} go")
-    report = tick(context, concurrency=4).as_dict()
-    if (let_go := RELEASES.get(n)) is not None:
-        [released] = release(crm, CAMPAIGN_ID, let_go, now)
-        supervision.append(f"released {let_go} ({released['exit']})")
+    ticks: Counter[str] = Counter()
+    decided: Counter[str] = Counter()
+    for k in range(TICKS_PER_DAY):
+        when = context.replace(now=iso(now + timedelta(hours=24 * k / TICKS_PER_DAY)))
+        ticks.update(
+            {k: v for k, v in tick(when, concurrency=4).as_dict().items() if k != "errors"}
+        )
+        if k == 0 and (let_go := RELEASES.get(n)) is not None:
+            [released] = release(crm, CAMPAIGN_ID, let_go, now)
+            supervision.append(f"released {let_go} ({released['exit']})")
+        decided.update(_decide_all(when, n))
+    return {
+        "day": n,
+        "inbound": [f"{k} from {c}" for c, k, _ in INBOUND.get(n, [])],
+        "supervision": supervision,
+        "tick": dict(ticks),
+        "decisions": dict(decided),
+    }
+
+
+def _decide_all(context: Context, n: int) -> Counter[str]:
     decided: Counter[str] = Counter()
     with campaign_runtime(context) as rt:
         for _ in range(3):  # feedback recomposes a draft, which then waits again
@@ -169,13 +196,7 @@ def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
                 break
             for item in waiting:
                 decided[_decide(rt, item, n)] += 1
-    return {
-        "day": n,
-        "inbound": [f"{k} from {c}" for c, k, _ in INBOUND.get(n, [])],
-        "supervision": supervision,
-        "tick": {k: v for k, v in report.items() if k != "errors"},
-        "decisions": dict(decided),
-    }
+    return decided
 
 
 def _decide(rt: CampaignRuntime, item: dict[str, Any], n: int) -> str:
@@ -184,15 +205,16 @@ def _decide(rt: CampaignRuntime, item: dict[str, Any], n: int) -> str:
     if decision is None or (decision.response["type"] == "response" and item["feedback_rounds"]):
         decision = Decision(HumanResponse(type="accept", args=None), "approved")
     try:
-        decide(rt, item["thread_id"], decision.response)
+        done = decide(rt, item["thread_id"], decision.response)
     except UserError:  # the send failed: the thread retries on later ticks, then reports
         return "send failed"
-    return decision.label
+    waits = decision.response["type"] in ("accept", "edit") and done["outcome"] == "active"
+    return f"{decision.label}, scheduled" if waits and not done["sent"] else decision.label
 
 
 def _day_line(day: dict[str, Any]) -> str:
     tick = day["tick"]
-    kinds = ("drafted", "stopped", "held", "completed", "failed")
+    kinds = ("drafted", "sent", "stopped", "held", "completed", "failed")
     parts = [f"{k} {tick[k]}" for k in kinds if tick[k]]
     parts += [f"{k} {v}" for k, v in sorted(day["decisions"].items())]
     parts += day["inbound"] + day["supervision"]

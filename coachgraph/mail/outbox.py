@@ -10,12 +10,15 @@ refused) may be retried.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, func, select
 
+from coachgraph.mail.pacing import Slot, wait_until
 from coachgraph.mail.transport import (
     OutgoingEmail,
+    RecipientRejected,
     SendAmbiguous,
     SendRefused,
     Transport,
@@ -48,6 +51,7 @@ def deliver(
     thread_id: str,
     touch: int,
     audit: AuditEvent | None = None,
+    slot: Slot | None = None,
 ) -> Delivery:
     """Send once: skip what was sent, quarantine what may have been, send the rest.
 
@@ -55,28 +59,34 @@ def deliver(
     time) and the Message-ID, computed once. The outcome and `audit` (the send's audit
     row) are written in one transaction; a thread released before the send is
     `withdrawn` instead, and a release waits for a send in progress to be recorded.
+    Outside its send window, or past its mailbox's cap or pacing (`slot`), the row is
+    `scheduled` and the delivery says until when. A 5xx for the recipient is `bounced`.
 
     Raises:
-        SendRefused: the server refused the message (the row is `failed`).
+        SendRefused: the server refused the message for now (the row is `failed`).
     """
     row = outbox_row(crm, email.idempotency_key)
     if row is not None and row["status"] in ("sent", "sending", "unknown"):
         return _settled(crm, row, email)
     message = build_message(email)  # a malformed message fails here, before any claim
     message_id = str(message["Message-ID"])
-    _claim(crm, email, message_id, thread_id, touch, exists=row is not None)
+    wait = _claim(crm, email, message_id, thread_id, touch, exists=row is not None, slot=slot)
+    if wait is not None:
+        return Delivery("scheduled", wait, message_id)
     refused: SendRefused | None = None
     with crm.connect(write=True) as conn:
         # Holds the enrollment row (Postgres) or the write lock (SQLite) until the outcome
         # is recorded: a release either comes first (nothing is sent) or waits for this.
         if _released(conn, thread_id):
-            status, error = "withdrawn", "the thread was released before the send"
+            status, error = "withdrawn", "the thread was released or stopped before the send"
         else:
             try:
                 transport.send(message)
                 status, error = "sent", None
             except SendAmbiguous as exc:
                 status, error = "unknown", str(exc)
+            except RecipientRejected as exc:  # a hard bounce: never retried
+                status, error = "bounced", str(exc)
             except SendRefused as exc:
                 status, error, refused = "failed", str(exc), exc
         conn.execute(
@@ -92,7 +102,7 @@ def deliver(
 
 
 def _released(conn: Connection, thread_id: str) -> bool:
-    """Lock the thread's enrollment row and say whether a person released it."""
+    """Lock the thread's enrollment row; True when it was released or stopped meanwhile."""
     conn.execute(
         enrollments.update()
         .where(enrollments.c.thread_id == thread_id)
@@ -101,11 +111,16 @@ def _released(conn: Connection, thread_id: str) -> bool:
     status = conn.execute(
         select(enrollments.c.status).where(enrollments.c.thread_id == thread_id)
     ).scalar()
-    return status == "released"
+    return status in ("released", "stopped")
 
 
 def _send_event(audit: AuditEvent, status: str, error: str | None, message_id: str) -> AuditEvent:
-    outcome = {"sent": "sent", "unknown": "may have been sent", "failed": "refused"}
+    outcome = {
+        "sent": "sent",
+        "unknown": "may have been sent",
+        "failed": "refused",
+        "bounced": "refused for the recipient (hard bounce)",
+    }
     content = f"{audit['content']}: {outcome.get(status, status)}"
     metadata = audit["metadata"] | {"status": status, "message_id": message_id, "error": error}
     return audit | {"content": content, "metadata": metadata}
@@ -121,8 +136,15 @@ def _settled(crm: CrmStore, row: dict[str, Any], email: OutgoingEmail) -> Delive
 
 
 def _claim(
-    crm: CrmStore, email: OutgoingEmail, message_id: str, thread_id: str, touch: int, exists: bool
-) -> None:
+    crm: CrmStore,
+    email: OutgoingEmail,
+    message_id: str,
+    thread_id: str,
+    touch: int,
+    exists: bool,
+    slot: Slot | None,
+) -> datetime | None:
+    """Take the row to send now (`sending`), or schedule it; returns until when it waits."""
     values = {
         "thread_id": thread_id,
         "touch": touch,
@@ -137,10 +159,27 @@ def _claim(
     }
     key = email.idempotency_key
     with crm.connect(write=True) as conn:
+        wait = wait_until(conn, slot, email.sent_at) if slot is not None else None
+        if wait is not None:
+            values |= {"status": "scheduled", "scheduled_for": iso(wait), "sent_at": None}
+        if slot is not None:
+            values["mailbox"] = slot.mailbox
         if exists:
             conn.execute(outbox.update().where(outbox.c.idempotency_key == key).values(**values))
         else:
             conn.execute(outbox.insert().values(idempotency_key=key, **values))
+    return wait
+
+
+def withdraw_scheduled(crm: CrmStore, thread_id: str) -> int:
+    """Withdraw a thread's sends still waiting for their slot (the thread ended); how many."""
+    with crm.connect(write=True) as conn:
+        done = conn.execute(
+            outbox.update()
+            .where(outbox.c.thread_id == thread_id, outbox.c.status == "scheduled")
+            .values(status="withdrawn", error="the thread ended before its slot")
+        )
+    return int(done.rowcount)
 
 
 def _set_status(crm: CrmStore, key: str, status: str, *, error: str | None = None) -> None:

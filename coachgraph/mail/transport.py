@@ -30,6 +30,13 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import SecretStr
 
+from coachgraph.mail.dkim import DkimSettings, DkimSigner, dkim_signer
+from coachgraph.mail.unsubscribe import (
+    ONE_CLICK_BODY,
+    OneClickSettings,
+    check_one_click,
+    one_click_url,
+)
 from nodes.email.offline_composer import UNSUBSCRIBE_LINE
 from nodes.email.text_rules import has_opt_out_line
 from schemas.errors import ConfigError
@@ -64,12 +71,26 @@ class OutgoingEmail:
     """Plain text; an unsubscribe line is appended when it has none."""
     sent_at: datetime
     """Timezone-aware instant for the Date header (simulated time in tests and demos)."""
+    unsubscribe_url: str | None = None
+    """The RFC 8058 one-click link (`https://…/u/TOKEN`); None: the mailto link only."""
 
     @classmethod
     def from_campaign(
-        cls, campaign: Mapping[str, Any], key: str, draft: Mapping[str, Any], sent_at: datetime
+        cls,
+        campaign: Mapping[str, Any],
+        key: str,
+        draft: Mapping[str, Any],
+        sent_at: datetime,
+        links: OneClickSettings | None = None,
     ) -> OutgoingEmail:
-        """The email a campaign's sender sends for one draft (`to`, `subject`, `body`)."""
+        """The email a campaign's sender sends for one draft (`to`, `subject`, `body`).
+
+        With `links` (the run's context) and `COACHGRAPH_PUBLIC_URL` set, it carries a
+        one-click unsubscribe link for the contact and campaign the key names.
+
+        Raises:
+            ConfigError: the one-click settings cannot work.
+        """
         return cls(
             idempotency_key=key,
             to=draft["to"],
@@ -78,6 +99,7 @@ class OutgoingEmail:
             subject=draft["subject"],
             body=draft["body"],
             sent_at=sent_at,
+            unsubscribe_url=one_click_url(links, key) if links is not None else None,
         )
 
 
@@ -119,9 +141,23 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = format_datetime(email.sent_at)
     message["Message-ID"] = message_id_for(email.idempotency_key, email.sender_email)
-    message["List-Unsubscribe"] = f"<mailto:{sender.addr_spec}?subject=unsubscribe>"
+    _add_list_unsubscribe(message, email, sender)
     message.set_content(ensure_unsubscribe_line(email.body), subtype="plain", charset="utf-8")
     return message
+
+
+def _add_list_unsubscribe(message: EmailMessage, email: OutgoingEmail, sender: Address) -> None:
+    """The mailto link always; the one-click link first, and its POST header, when given."""
+    mailto = f"<mailto:{sender.addr_spec}?subject=unsubscribe>"
+    if email.unsubscribe_url is None:
+        message["List-Unsubscribe"] = mailto
+        return
+    if not email.unsubscribe_url.startswith(("https://", "http://")) or re.search(
+        r"[\s<>,]", email.unsubscribe_url
+    ):
+        raise ValueError(f"unsubscribe_url {email.unsubscribe_url!r} is not one http(s) URL")
+    message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>, {mailto}"
+    message["List-Unsubscribe-Post"] = ONE_CLICK_BODY
 
 
 def _check_sendable(email: OutgoingEmail) -> None:
@@ -172,6 +208,13 @@ class SendRefused(SendError):
     """
 
     retryable: ClassVar[bool] = True
+
+
+class RecipientRejected(SendRefused):
+    """The server refused the recipient permanently (5xx at RCPT): a hard bounce.
+
+    The address is bounced and suppressed everywhere; the message is never retried.
+    """
 
 
 class SendAmbiguous(SendError):
@@ -402,7 +445,8 @@ def _start_transaction(smtp: smtplib.SMTP, envelope: _Envelope, where: str) -> N
     for recipient in envelope.recipients:
         code, text = smtp.rcpt(recipient)
         if code not in (250, 251):
-            raise SendRefused(
+            refusal = RecipientRejected if 500 <= code < 600 else SendRefused
+            raise refusal(
                 f"SMTP server {where} refused recipient {recipient}: {_reply(code, text)}", code
             )
 
@@ -476,7 +520,7 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
-class TransportSettings(Protocol):
+class TransportSettings(DkimSettings, OneClickSettings, Protocol):
     """The settings a transport is chosen from: a run's `Context`."""
 
     @property
@@ -512,13 +556,37 @@ def make_transport(settings: TransportSettings) -> Transport:
     """The transport `COACHGRAPH_TRANSPORT` selects, configured from the same settings.
 
     Raises:
-        ConfigError: an unknown transport, SMTP without a host, or half an SMTP login.
+        ConfigError: an unknown transport, SMTP without a host, half an SMTP login, one-click
+            or DKIM settings that cannot work (e.g. only some of the DKIM_* settings).
     """
+    check_one_click(settings)
+    signer = dkim_signer(settings)
+    transport = _base_transport(settings)
+    return SignedTransport(transport, signer) if signer is not None else transport
+
+
+def _base_transport(settings: TransportSettings) -> Transport:
     if settings.transport == "file":
         return FileTransport(settings.outbox_dir)
     if settings.transport == "smtp":
         return _smtp_transport(settings)
     raise ConfigError(f"COACHGRAPH_TRANSPORT must be 'file' or 'smtp', not {settings.transport!r}")
+
+
+class SignedTransport:
+    """A transport that DKIM-signs each message, as the last step before it leaves."""
+
+    def __init__(self, inner: Transport, signer: DkimSigner) -> None:
+        self.inner = inner
+        """The transport that delivers the signed message."""
+        self.signer = signer
+        """The DKIM signer."""
+        self.name = inner.name
+        """The inner transport's name (`file`, `smtp`)."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Sign `message` and hand it to the inner transport (its errors pass through)."""
+        self.inner.send(self.signer.sign(message))
 
 
 def transport_for(context: TransportSettings) -> Transport:

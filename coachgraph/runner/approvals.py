@@ -62,6 +62,9 @@ def waiting_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
         raise NotFoundError(f"unknown thread {thread_id!r} (see `coachgraph approvals list`)")
     if enrollment["status"] == "released":
         raise UserError(f"thread {thread_id} was released: its draft was cancelled")
+    if enrollment["status"] in ("stopped", "completed", "held", "failed"):
+        why = enrollment["stop_reason"] or enrollment["status"]
+        raise UserError(f"thread {thread_id} is {enrollment['status']} ({why}): no draft waits")
     if enrollment["campaign_id"] in paused_campaigns(rt.crm):
         raise UserError(
             f"campaign {enrollment['campaign_id']} is paused: "

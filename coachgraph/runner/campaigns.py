@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -18,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from checkpoints.factory import open_checkpointer, open_store
 from checkpoints.threads import campaign_thread_id
+from coachgraph.mail.windows import SendWindow, check_country
 from coachgraph.runner.door import ensure_door
 from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore, campaigns, enrollments
@@ -85,8 +88,13 @@ def create_campaign(
     sender_name: str,
     sender_email: str,
     campaign_id: str | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> str:
-    """Create a campaign and return its id (a given id must be new)."""
+    """Create a campaign and return its id (a given id must be new).
+
+    `settings` may set its send window (`window`: days, hours, timezone, holidays),
+    `daily_cap`, `min_gap_s` and `new_thread_per_touch`; each is checked here.
+    """
     if not is_valid_email(sender_email):
         raise UserError(f"--sender-email {sender_email!r} is not an (ASCII) email address")
     for label, value in (("--name", name), ("--offer", offer), ("--sender-name", sender_name)):
@@ -107,7 +115,7 @@ def create_campaign(
                 offer=offer.strip(),
                 sender_name=sender_name.strip(),
                 sender_email=normalize_email(sender_email),
-                settings="{}",
+                settings=json.dumps(campaign_settings(settings or {})),
                 created_at=iso(now_from(None)),
             )
         )
@@ -176,3 +184,21 @@ def _audit_enrolment(
         refused=refused,
     )
     append_events(crm, [event])
+
+
+def campaign_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Campaign settings, checked (a bad window, cap or gap is refused in one line).
+
+    Raises:
+        UserError: a setting that cannot work.
+    """
+    window = dict(settings.get("window") or {})
+    SendWindow.from_settings({"window": window})  # parses days, hours and timezone
+    if window.get("holidays"):
+        window["holidays"] = check_country(window["holidays"])
+    cap, gap = settings.get("daily_cap"), settings.get("min_gap_s")
+    if cap is not None and not (isinstance(cap, int) and cap >= 1):
+        raise UserError(f"--daily-cap {cap!r}: a whole number of sends, at least 1")
+    if gap is not None and not (isinstance(gap, int | float) and gap >= 0):
+        raise UserError(f"--min-gap-s {gap!r}: seconds, at least 0")
+    return {k: v for k, v in (settings | {"window": window}).items() if v not in (None, {})}

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from coachgraph.llm.client import make_llm
 from coachgraph.mail.outbox import deliver, idempotency_key
+from coachgraph.mail.pacing import Slot
 from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.mail.windows import SendWindow
 from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.engine import context_timeouts
 from schemas.context import Context
 from schemas.crm import MAX_FACTS, CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.door import Delivery, JsonModel, Send, Standing
+from schemas.errors import UserError
 from schemas.supervision import AuditEvent, audit_event
 from schemas.values import iso, now_from
 
@@ -75,11 +79,40 @@ class CrmDoor:
             raise RuntimeError(f"campaign {send.campaign_id!r} no longer exists; nothing sent")
         key = idempotency_key(send.thread_id, send.touch)
         draft = {"to": send.to, "subject": send.subject, "body": send.body}
-        email = OutgoingEmail.from_campaign(campaign, key, draft, self.now())
+        now = self.now()  # one reading: the window, the pacing and the message agree on it
+        email = OutgoingEmail.from_campaign(campaign, key, draft, now, self.context)
         transport = make_transport(self.context)
-        return deliver(
-            self.crm, transport, email, send.thread_id, send.touch, _send_event(send, self.now())
+        slot = self._slot(campaign, send, now)
+        event = _send_event(send, now)
+        delivery = deliver(self.crm, transport, email, send.thread_id, send.touch, event, slot)
+        if delivery.outcome == "bounced":
+            self._hard_bounce(send)
+        return delivery
+
+    def _slot(self, campaign: dict[str, Any], send: Send, now: datetime) -> Slot:
+        """The send window, daily cap and pacing this send waits for.
+
+        Raises:
+            UserError: the campaign's send window never opens.
+        """
+        settings = json.loads(campaign.get("settings") or "{}")
+        window = SendWindow.from_settings(settings, self.context.send_days, self.context.send_hours)
+        opens = window.opening(now, send.timezone)
+        if opens is None:
+            raise UserError(f"campaign {send.campaign_id}: its send window never opens")
+        return Slot(
+            mailbox=campaign["sender_email"],
+            opens_at=opens,
+            daily_cap=int(settings.get("daily_cap") or self.context.daily_cap),
+            min_gap_s=float(settings.get("min_gap_s", self.context.min_gap_s)),
         )
+
+    def _hard_bounce(self, send: Send) -> None:
+        """A recipient the server refused for good: bounced and suppressed everywhere."""
+        at = iso(self.now())
+        self.crm.suppress(send.to, "bounced", source="smtp 5xx at send", at=at)
+        if send.contact_id is not None:
+            self.crm.set_contact_flags(send.contact_id, bounced=True)
 
     def record_sent(self, send: Send, delivery: Delivery, contact_id: str) -> None:
         """Add the touch to the contact's history, keyed by its Message-ID (idempotent)."""

@@ -26,11 +26,18 @@ from sqlalchemy.types import TypeEngine
 
 from coachgraph.runner.threads import LIVE
 from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
-from coachgraph.store.crm import CrmStore, audit_log, contacts, enrollments, outbox
+from coachgraph.store.crm import (
+    CrmStore,
+    audit_log,
+    contacts,
+    enrollments,
+    inbound_messages,
+    outbox,
+)
 from schemas.errors import NotFoundError
 
-AttentionKind = Literal["failed", "needs_attention", "unknown_send"]
-"""What waits on a person besides an ordinary draft (`unmatched_inbound` joins with its table)."""
+AttentionKind = Literal["failed", "needs_attention", "unknown_send", "unmatched_inbound"]
+"""What waits on a person besides an ordinary draft."""
 FLAGS = ("replied", "bounced", "unsubscribed")
 """Contact flags the funnel counts, each at the last touch the contact was sent."""
 FUNNEL = ("sent", *FLAGS, "failed")
@@ -45,7 +52,11 @@ def attention_rows(crm: CrmStore) -> list[dict[str, Any]]:
 
 
 def _row(
-    kind: AttentionKind, thread_id: str, contact_id: str | None, reason: str, at: str | None
+    kind: AttentionKind,
+    thread_id: str | None,
+    contact_id: str | None,
+    reason: str,
+    at: str | None,
 ) -> dict[str, Any]:
     return {
         "kind": kind,
@@ -109,13 +120,29 @@ def _unknown_sends(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def _unmatched_inbound(conn: Connection) -> list[dict[str, Any]]:
+    """Inbound mail no contact or thread matched (`inbox poll`): a person reads it."""
+    query = select(inbound_messages).where(inbound_messages.c.status == "unmatched")
+    return [
+        _row(
+            "unmatched_inbound",
+            None,
+            None,
+            f"unmatched {m.kind.replace('_', ' ')} from {m.from_email or 'an unknown sender'}: "
+            f"{m.subject or '(no subject)'!r} (`coachgraph inbox list --unmatched`)",
+            m.received_at,
+        )
+        for m in conn.execute(query.order_by(inbound_messages.c.id))
+    ]
+
+
 ATTENTION_SOURCES: tuple[Callable[[Connection], list[dict[str, Any]]], ...] = (
     _failed_threads,
     _flagged_threads,
     _unknown_sends,
+    _unmatched_inbound,
 )
-"""Each reads one kind of attention row. Inbound mail no contact matches (`unmatched_inbound`)
-gets its reader here once that mail has a table of its own."""
+"""Each reads one kind of attention row."""
 
 
 def json_field(

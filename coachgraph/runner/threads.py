@@ -114,19 +114,23 @@ def reconcile(context: Context, key: str, *, delivered: bool) -> dict[str, Any]:
         note = f"not delivered; not sent again, the contact is now {reason}"
         settle(crm, key, "failed", iso(now), note)
         return {"idempotency_key": key, "status": "failed", "resent": False, "reason": note}
-    email = _resend_email(crm, row, enrollment, now)
+    email = _resend_email(crm, row, enrollment, now, context)
     outcome = resend(crm, make_transport(context), email)
     return {"idempotency_key": key, "status": outcome, "resent": True, "sent_at": iso(now)}
 
 
 def _resend_email(
-    crm: CrmStore, row: dict[str, Any], enrollment: dict[str, Any] | None, now: datetime
+    crm: CrmStore,
+    row: dict[str, Any],
+    enrollment: dict[str, Any] | None,
+    now: datetime,
+    context: Context,
 ) -> OutgoingEmail:
     campaign = crm.get_campaign(enrollment["campaign_id"]) if enrollment else None
     if campaign is None:
         raise UserError(f"outbox row {row['idempotency_key']}: its campaign no longer exists")
     draft = {"to": row["to_email"], "subject": row["subject"], "body": row["body"]}
-    return OutgoingEmail.from_campaign(campaign, row["idempotency_key"], draft, now)
+    return OutgoingEmail.from_campaign(campaign, row["idempotency_key"], draft, now, context)
 
 
 def record_inbound(

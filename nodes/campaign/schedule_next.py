@@ -38,7 +38,12 @@ def sequence_over(state: CampaignState) -> bool:
 
 
 def due_at(state: CampaignState) -> datetime:
-    """When the next touch is due: the plan's gap after the last touch (or enrolment)."""
+    """When the next touch is due: the plan's gap after the last touch (or enrolment).
+
+    An approved touch waiting for its send window or cap is due when its slot opens.
+    """
+    if scheduled := state.get("scheduled_for"):
+        return parse_instant(scheduled)
     touches = state.get("touches", [])
     base = touches[-1]["at"] if touches else state["enrolled_at"]
     gaps = effective_plan(state)["cadence_days"]

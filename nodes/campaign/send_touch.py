@@ -46,14 +46,28 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         subject=pending["subject"],
         body=pending["body"],
         edited=pending["edited"],
+        timezone=standing.contact["timezone"] if standing.contact else None,
+        contact_id=state["contact_id"],
     )
     delivery = door.deliver(send)
     if delivery.outcome == "withdrawn":  # a person released the thread: nothing went out
         return {"status": "released", "stop_reason": "released by a person", "pending": None}
+    if delivery.outcome == "scheduled":  # the thread comes back here when the slot opens
+        report = scheduled_report(send, delivery)
+        return {"status": "active", "scheduled_for": iso(delivery.at), "last_report": report}
+    if delivery.outcome == "bounced":
+        report = make_report(
+            "failed", f"touch {send.touch} bounced: {send.to} refused", at, "sender"
+        )
+        return {"status": "stopped", "stop_reason": "bounced", "pending": None} | {
+            "decision": None,
+            "scheduled_for": None,
+            "last_report": report,
+        }
     record_touch(door, runtime.store, send, delivery, state["contact_id"], pending["facts_used"])
     record = TouchRecord(
         touch=pending["touch"],
-        outcome=delivery.outcome,
+        outcome="sent" if delivery.outcome == "sent" else "unknown",
         at=iso(delivery.at),  # an earlier crashed attempt's time: the next gap counts from it
         message_id=delivery.message_id,
         edited=pending["edited"],
@@ -61,8 +75,15 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
     return {
         "touches": [*state.get("touches", []), record],
         "pending": None,
+        "scheduled_for": None,
         "last_report": sent_report(pending["touch"], delivery),
     }
+
+
+def scheduled_report(send: Send, delivery: Delivery) -> Report:
+    """The sender's report for an approved touch that waits for its window or cap."""
+    summary = f"touch {send.touch} approved; goes out at {iso(delivery.at)} (window or cap)"
+    return make_report("partial", summary, iso(delivery.at), "sender", touch=send.touch)
 
 
 def sent_report(touch: int, delivery: Delivery) -> Report:

@@ -32,6 +32,7 @@ import pytest
 
 from coachgraph.store.crm import CrmStore, enrollments
 from schemas.values import iso
+from tests.conftest import ALWAYS_OPEN
 
 HOST = "127.0.0.1"
 
@@ -59,7 +60,7 @@ def cli_env(db_url: str, workdir: Path, **extra: str) -> dict[str, str]:
         filter(None, [os.environ.get("NO_PROXY"), HOST, "localhost"])
     )
     env["PYTHONUNBUFFERED"] = "1"
-    return env | extra
+    return env | ALWAYS_OPEN | extra
 
 
 @dataclass
@@ -146,7 +147,8 @@ def expire_lease(db_url: str, thread_id: str) -> None:
 
 # -- SMTP ------------------------------------------------------------------------------
 
-Mode = Literal["accept", "refuse_rcpt", "kill_client"]
+Mode = Literal["accept", "defer_rcpt", "reject_rcpt", "kill_client"]
+"""`defer_rcpt`: 450 (try later); `reject_rcpt`: 550 (no such user, a hard bounce)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,9 @@ class _Handler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if self.mode == "refuse_rcpt":
+        if self.mode == "defer_rcpt":
+            return f"450 4.2.1 <{address}>: Mailbox busy, try again later"
+        if self.mode == "reject_rcpt":
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.graph import START, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 from sqlalchemy import select
 
@@ -278,7 +278,9 @@ def spinning_graph(spins: list[str]) -> CampaignGraph:
     graph.add_node("check_reply", check_reply)
     graph.add_node("compose_touch", compose_touch)
     graph.add_edge(START, "check_reply")
-    graph.add_conditional_edges("check_reply", route_after_check)
+    # Nothing is ever approved here, so no touch waits to be sent: send_touch is never taken.
+    targets = {"compose_touch": "compose_touch", "send_touch": END, "__end__": END}
+    graph.add_conditional_edges("check_reply", route_after_check, targets)
     graph.add_edge("compose_touch", "check_reply")  # the route back
     return graph
 

@@ -6,12 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from coachgraph.mail.outbox import list_outbox
 from coachgraph.store.crm import CrmStore
+from schemas.values import parse_instant
 from tests.integration.conftest import Run, one_line_error
 
 pytestmark = pytest.mark.integration
@@ -192,7 +196,12 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     for day in campaign["days"]:
         for kind, count in day["decisions"].items():
             decisions[kind] = decisions.get(kind, 0) + count
-    assert {"approved", "edited", "rejected", "feedback"} <= set(decisions)
+    # Sends keep to each contact's window (Mon-Fri 09:00-17:00 local) and 12 a day, so some
+    # approvals wait for their slot ("…, scheduled") and go out at a later tick.
+    kinds = {kind.removesuffix(", scheduled") for kind in decisions}
+    assert {"approved", "edited", "rejected", "feedback"} <= kinds
+    assert any(kind.endswith(", scheduled") for kind in decisions)
+    assert_sent_in_windows_and_caps(f"sqlite:///{tmp_path / 'demo' / 'coachgraph.db'}")
     stops = {t["stop_reason"] for t in campaign["threads"] if t["status"] == "stopped"}
     assert stops == {"suppressed", "do_not_contact", "bounced", "unsubscribed", "replied"}
     # Supervision: a hold that resumed by itself, two releases, a failure waiting on a person,
@@ -373,3 +382,16 @@ def test_demo_never_wipes_a_directory_it_did_not_make(
     demo_dir = tmp_path / "demo"
     assert cli("demo", "--dir", str(demo_dir)).code == 0
     assert cli("demo", "--dir", str(demo_dir)).code == 0  # its own directory is recreated
+
+
+def assert_sent_in_windows_and_caps(db_url: str) -> None:
+    """Every demo send arrived Mon-Fri 09:00-17:00 in its contact's timezone, 12 a day at most."""
+    crm = CrmStore(db_url)
+    zones = {c["email"]: c["timezone"] or "UTC" for c in crm.list_contacts()}
+    sent = [r for r in list_outbox(crm) if r["status"] == "sent"]
+    assert sent
+    for row in sent:
+        local = parse_instant(row["sent_at"]).astimezone(ZoneInfo(zones[row["to"]]))
+        assert local.weekday() < 5 and 9 <= local.hour < 17, (row["to"], local)
+    per_day = Counter(parse_instant(r["sent_at"]).date() for r in sent)
+    assert max(per_day.values()) <= 12, per_day

@@ -135,7 +135,7 @@ def test_a_touch_from_draft_to_outbox(cli: Callable[..., Run], q4: None) -> None
         (("approvals", "approve", "campaign:q4:contact:zz"), "unknown thread"),
         (
             ("approvals", "show", "campaign:q4:contact:c03"),
-            "is not waiting for approval (status: stopped)",
+            "is stopped",
         ),
         (("approvals", "edit", THREAD, "--subject", "Hi", "--body", " "), "non-empty --body"),
         (

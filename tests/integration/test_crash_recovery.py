@@ -22,6 +22,7 @@ import pytest
 
 from coachgraph.mail.outbox import idempotency_key, list_outbox, outbox_row
 from coachgraph.runner.threads import status_rows
+from coachgraph.store.audit import audit_rows
 from coachgraph.store.crm import CrmStore, enrollments, outbox
 from coachgraph.store.due_index import get_enrollment
 from schemas.context import Context
@@ -137,20 +138,20 @@ def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
     demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
 ) -> None:
     crm = CrmStore(demo_db)
-    smtp.mode = "refuse_rcpt"
+    smtp.mode = "defer_rcpt"
     refused = run("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path)
 
     assert refused.code == 1, refused
     assert "Traceback" not in refused.err
     errors = [line for line in refused.err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, refused.err
-    assert THREAD in errors[0] and "550" in errors[0], errors
+    assert THREAD in errors[0] and "450" in errors[0], errors
     assert smtp.received == []
     assert outbox_row(crm, KEY)["status"] == "failed"  # type: ignore[index]
     assert list_outbox(crm) == []  # neither sent nor ambiguous (what `outbox --json` lists)
     status = the_row(status_rows(crm))
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 0, 1)
-    assert "550" in str(status["last_error"])
+    assert "450" in str(status["last_error"])
     retry_at = T0 + timedelta(minutes=15)  # campaigns.BACKOFF[0] after the failed attempt
     assert status["next_due_at"] == iso(retry_at), status
     # The failed run released its lease (due_index.record), so nothing needs expiring.
@@ -170,6 +171,35 @@ def test_a_refused_send_fails_cleanly_and_the_next_tick_sends_it_once(
     assert (status["status"], status["touches_sent"], status["attempts"]) == ("active", 1, 0)
     assert status["last_error"] is None
     assert status["next_due_at"] == iso(retry_at + SECOND_TOUCH_GAP), status
+
+
+def test_a_5xx_for_the_recipient_is_a_hard_bounce_never_retried(
+    demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
+) -> None:
+    crm = CrmStore(demo_db)
+    smtp.mode = "reject_rcpt"
+    bounced = run("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path)
+
+    assert bounced.code == 0, bounced  # the decision was applied: the server said no, for good
+    assert smtp.received == []
+    row = outbox_row(crm, KEY)
+    assert row is not None and row["status"] == "bounced" and "550" in str(row["error"])
+    status = the_row(status_rows(crm))
+    assert (status["status"], status["stop_reason"], status["attempts"]) == (
+        "stopped",
+        "bounced",
+        0,
+    )
+    assert status["next_due_at"] is None
+    contact = crm.get_contact(status["contact_id"])
+    assert contact is not None and contact["bounced"]
+    assert crm.suppression_reason(TO) == "bounced"
+    send = [a for a in audit_rows(crm, type="send") if a["thread_id"] == THREAD]
+    assert [a["metadata"]["status"] for a in send] == ["bounced"]
+
+    smtp.mode = "accept"  # never retried, even once the server would take it
+    later = run_json("tick", "--now", iso(T0 + timedelta(days=30)), env=env, cwd=tmp_path)
+    assert later["resumed"] == 0 and smtp.received == [], later
 
 
 def _crash_mid_send(env: dict[str, str], tmp_path: Path, smtp: ScriptedSmtpServer) -> None:
@@ -248,7 +278,7 @@ def test_reconcile_names_what_is_wrong(
 def test_a_failed_thread_is_revived_with_its_approved_draft_and_sent_once(
     demo_db: str, tmp_path: Path, smtp: ScriptedSmtpServer, env: dict[str, str]
 ) -> None:
-    smtp.mode = "refuse_rcpt"  # a long outage: every attempt is refused
+    smtp.mode = "defer_rcpt"  # a long outage: every attempt is refused
     assert run("approvals", "approve", THREAD, "--now", iso(T0), env=env, cwd=tmp_path).code == 1
     for hours in (1, 3, 8):
         run_json("tick", "--now", iso(T0 + timedelta(hours=hours)), env=env, cwd=tmp_path)
