@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -19,7 +20,7 @@ from coachgraph.cli.app import (
     out,
     text,
 )
-from coachgraph.mail.outbox import list_outbox
+from coachgraph.mail.outbox import SHOWN, list_outbox
 from coachgraph.runner.approvals import decide, pending_approvals, waiting_item
 from coachgraph.runner.campaigns import campaign_runtime, create_campaign, enroll
 from coachgraph.runner.threads import reconcile, record_inbound, retry_thread, status_rows
@@ -45,6 +46,15 @@ def campaign() -> None:
 @click.option("--sender-name", required=True, help="Name the emails come from.")
 @click.option("--sender-email", required=True, help="Address the emails come from.")
 @click.option("--id", "campaign_id", help="A stable id (default: generated).")
+@click.option("--send-days", help="Days mail may arrive, e.g. mon-fri (COACHGRAPH_SEND_DAYS).")
+@click.option("--send-hours", help="Hours, e.g. 09:00-17:00, in each contact's timezone.")
+@click.option("--timezone", help="For contacts without one (IANA name; default UTC).")
+@click.option("--holidays", help="Skip this country's public holidays (ISO code, e.g. DE).")
+@click.option("--daily-cap", type=int, help="Sends a day from the sender mailbox.")
+@click.option("--min-gap-s", type=float, help="Seconds between two sends (jittered).")
+@click.option(
+    "--new-thread-per-touch", is_flag=True, help="Do not send follow-ups as replies (Re:)."
+)
 @json_option
 def campaign_create(
     name: str,
@@ -53,6 +63,7 @@ def campaign_create(
     sender_email: str,
     campaign_id: str | None,
     as_json: bool,
+    **sending: Any,
 ) -> None:
     """Create a campaign; prints its id."""
     cid = create_campaign(
@@ -62,11 +73,30 @@ def campaign_create(
         sender_name=sender_name,
         sender_email=sender_email,
         campaign_id=campaign_id,
+        settings=_sending_settings(**sending),
     )
     if as_json:
         _print_json({"campaign_id": cid})
     else:
         text.print(cid)
+
+
+def _sending_settings(
+    send_days: str | None,
+    send_hours: str | None,
+    timezone: str | None,
+    holidays: str | None,
+    daily_cap: int | None,
+    min_gap_s: float | None,
+    new_thread_per_touch: bool,
+) -> dict[str, Any]:
+    window = {"days": send_days, "hours": send_hours, "timezone": timezone, "holidays": holidays}
+    return {
+        "window": {k: v for k, v in window.items() if v is not None},
+        "daily_cap": daily_cap,
+        "min_gap_s": min_gap_s,
+        "new_thread_per_touch": new_thread_per_touch or None,
+    }
 
 
 @campaign.command("enroll")
@@ -264,10 +294,10 @@ def status_command(campaign_id: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def outbox_command(ctx: click.Context, as_json: bool) -> None:
-    """Sent messages, and ambiguous ones (status unknown) for a person to reconcile."""
+    """Sent, scheduled (waiting for a window or cap), failed and ambiguous (unknown) sends."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = list_outbox(_crm())
+    rows = list_outbox(_crm(), SHOWN)
     if as_json:
         _print_json(rows)
         return
@@ -275,7 +305,8 @@ def outbox_command(ctx: click.Context, as_json: bool) -> None:
     for column in ("status", "sent at", "to", "subject", "message id"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        cells = (r["status"], r["sent_at"] or "-", r["to"], r["subject"], r["message_id"])
+        when = r["sent_at"] or (f"for {r['scheduled_for']}" if r["scheduled_for"] else "-")
+        cells = (r["status"], when, r["to"], r["subject"], r["message_id"])
         table.add_row(*(escape(str(c)) for c in cells))
     out.print(table)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -12,6 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from checkpoints.threads import campaign_thread_id
+from coachgraph.demo.mail import (
+    deliver_bounce,
+    deliver_out_of_office,
+    deliver_reply,
+    one_click_unsubscribe,
+    read_mailbox,
+)
 from coachgraph.mail.outbox import list_outbox
 from coachgraph.mail.transport import SendRefused
 from coachgraph.runner.approvals import decide, pending_approvals
@@ -19,7 +27,7 @@ from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime, creat
 from coachgraph.runner.door import CrmDoor
 from coachgraph.runner.reports import attention_rows
 from coachgraph.runner.supervision import release
-from coachgraph.runner.threads import record_inbound, status_rows
+from coachgraph.runner.threads import status_rows
 from coachgraph.runner.tick import tick
 from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
 from coachgraph.store.crm import CrmStore
@@ -86,11 +94,13 @@ OUTAGE_CONTACT = "c14"
 HOLD_ENDS = (10, "stonebridge-construction.example")
 RELEASES: dict[int, str] = {6: "c16", 11: "c15"}
 """Day → contact whose thread a person releases after that day's tick."""
-# Inbound events, recorded the morning of the day (before that day's tick).
+# Inbound mail, arriving the morning of the day (before that day's ticks): through the local
+# mailbox the inbox poll reads, except the unsubscribe, a one-click POST from a mail provider.
 INBOUND: dict[int, list[tuple[str, str, str | None]]] = {
     2: [("c08", "reply", "Interested. Could we talk on Thursday?")],
     5: [("c11", "bounce", None)],
-    9: [("c12", "unsubscribe", None)],
+    6: [("c09", "out-of-office", None)],
+    9: [("c12", "one-click unsubscribe", None)],
 }
 
 
@@ -161,8 +171,7 @@ def run_campaign_demo(context: Context, console: Console) -> dict[str, Any]:
 
 def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
     now = now_from(context.now)
-    for contact_id, kind, body in INBOUND.get(n, []):
-        record_inbound(crm, contact_id, kind=kind, body=body, now=now - timedelta(hours=1))
+    arrived = [_arrive(crm, context, c, kind, body, now) for c, kind, body in INBOUND.get(n, [])]
     supervision = []
     if n == HOLD_ENDS[0]:
         remove_retention(crm, HOLD_ENDS[1], now - timedelta(hours=1))
@@ -180,11 +189,31 @@ def _one_day(crm: CrmStore, context: Context, n: int) -> dict[str, Any]:
         decided.update(_decide_all(when, n))
     return {
         "day": n,
-        "inbound": [f"{k} from {c}" for c, k, _ in INBOUND.get(n, [])],
+        "inbound": arrived,
         "supervision": supervision,
         "tick": dict(ticks),
         "decisions": dict(decided),
     }
+
+
+def _arrive(
+    crm: CrmStore, context: Context, contact_id: str, kind: str, body: str | None, now: datetime
+) -> str:
+    """One inbound event, the way it reaches coachgraph in production; what became of it."""
+    thread, at = campaign_thread_id(CAMPAIGN_ID, contact_id), now - timedelta(hours=1)
+    inbox = Path(context.outbox_dir).parent / "inbox"
+    if kind == "one-click unsubscribe":
+        contact = crm.get_contact(contact_id)
+        code = one_click_unsubscribe(context, contact["email"] if contact else "")
+        return f"{kind} from {contact_id} (HTTP {code})"
+    if kind == "reply":
+        deliver_reply(inbox, thread, crm, body or "", at)
+    elif kind == "bounce":
+        deliver_bounce(inbox, thread, crm, at)
+    else:
+        deliver_out_of_office(inbox, thread, crm, at)
+    [outcome] = read_mailbox(crm, inbox, now)
+    return f"{kind} from {contact_id} (read as {outcome.kind}, {outcome.status})"
 
 
 def _decide_all(context: Context, n: int) -> Counter[str]:

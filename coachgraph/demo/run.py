@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -23,6 +24,9 @@ from schemas.context import Context
 from schemas.errors import UserError
 
 DEMO_NOW = "2026-11-02T09:00:00+00:00"
+DEMO_PUBLIC_URL = "https://outreach.demo.example"
+DEMO_SECRET_KEY = "demo-only-signing-key, never use in production"
+"""So the demo's messages carry one-click unsubscribe links it can click itself."""
 MARKER = ".coachgraph-demo"
 """File that marks a directory as the demo's own, so only such a directory is ever wiped."""
 
@@ -69,7 +73,13 @@ def demo_context(db_url: str, settings: Context) -> Context:
     """The demo's context: the environment's flags, its own database and simulated time."""
     now = settings.now or DEMO_NOW
     outbox = str(Path(sqlite_path(db_url) or ".").parent / "outbox")
-    return settings.replace(db_url=db_url, now=now, outbox_dir=outbox)
+    return settings.replace(
+        db_url=db_url,
+        now=now,
+        outbox_dir=outbox,
+        public_url=settings.public_url or DEMO_PUBLIC_URL,
+        secret_key=settings.secret_key or SecretStr(DEMO_SECRET_KEY),
+    )
 
 
 def run_demo(workdir: Path, settings: Context, console: Console) -> dict[str, Any]:

@@ -6,21 +6,19 @@ stopped, never started; a waiting send is withdrawn, never scheduled.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from coachgraph.store.crm import contacts, enrollments, messages, outbox, suppression
+from coachgraph.store import due_index
+from coachgraph.store.crm import contacts, enrollments, messages, suppression
 from schemas.supervision import make_report
 from schemas.values import email_sha256, iso, normalize_email
 
 Flag = Literal["replied", "bounced", "unsubscribed"]
-LIVE = ("active", "awaiting_approval", "held")
-"""Statuses of a thread that has not ended: a reply, bounce or opt-out stops these."""
 SOURCE = "inbox poll"
 """The `source` of a suppression entry inbound mail writes."""
 
@@ -77,40 +75,18 @@ def record_history(
 def stop_threads(conn: Connection, contact_id: str, reason: str, now: datetime) -> dict[str, int]:
     """Stop every live thread of the contact at once; each thread's withdrawn sends.
 
-    A draft waiting on a person is cancelled with its thread (`pending_decision` cleared, the
-    enrollment no longer `awaiting_approval`), and `scheduled` sends become `withdrawn`.
+    A draft waiting on a person is cancelled with its thread, and `scheduled` sends become
+    `withdrawn`.
     """
     query = select(enrollments.c.thread_id).where(
-        enrollments.c.contact_id == contact_id, enrollments.c.status.in_(LIVE)
+        enrollments.c.contact_id == contact_id, enrollments.c.status.in_(due_index.LIVE_STATUSES)
     )
     threads = list(conn.execute(query.with_for_update()).scalars())
-    withdrawn = {t: _withdraw(conn, t) for t in threads}
     report = make_report(
         "success" if reason == "replied" else "partial",
         f"stopped: the contact {reason} (read by inbox poll)",
         iso(now),
         "coach",
     )
-    if threads:
-        conn.execute(
-            enrollments.update()
-            .where(enrollments.c.thread_id.in_(threads), enrollments.c.status.in_(LIVE))
-            .values(
-                status="stopped",
-                stop_reason=reason,
-                next_due_at=None,
-                lease_owner=None,
-                lease_expires_at=None,
-                pending_decision=None,
-                last_report=json.dumps(report),
-                updated_at=iso(datetime.now(UTC)),
-            )
-        )
-    return withdrawn
-
-
-def _withdraw(conn: Connection, thread_id: str) -> int:
-    """Withdraw the thread's sends still waiting for a window or cap; how many."""
-    waiting = (outbox.c.thread_id == thread_id, outbox.c.status == "scheduled")
-    result = conn.execute(outbox.update().where(*waiting).values(status="withdrawn"))
-    return int(result.rowcount or 0)
+    withdrawn = due_index.stop_threads(conn, threads, reason, report)
+    return {t: withdrawn.get(t, 0) for t in threads}

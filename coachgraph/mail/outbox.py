@@ -171,15 +171,19 @@ def _claim(
     return wait
 
 
-def withdraw_scheduled(crm: CrmStore, thread_id: str) -> int:
-    """Withdraw a thread's sends still waiting for their slot (the thread ended); how many."""
-    with crm.connect(write=True) as conn:
-        done = conn.execute(
-            outbox.update()
-            .where(outbox.c.thread_id == thread_id, outbox.c.status == "scheduled")
-            .values(status="withdrawn", error="the thread ended before its slot")
+def earlier_sends(crm: CrmStore, thread_id: str, touch: int) -> list[tuple[str, str]]:
+    """(Message-ID, subject) of the thread's touches before `touch` that went out, in order."""
+    query = (
+        select(outbox.c.message_id, outbox.c.subject)
+        .where(
+            outbox.c.thread_id == thread_id,
+            outbox.c.touch < touch,
+            outbox.c.status.in_(("sent", "unknown")),
         )
-    return int(done.rowcount)
+        .order_by(outbox.c.touch)
+    )
+    with crm.connect() as conn:
+        return [(m, s) for m, s in conn.execute(query)]
 
 
 def _set_status(crm: CrmStore, key: str, status: str, *, error: str | None = None) -> None:
@@ -293,9 +297,15 @@ def list_outbox(
             "to": r["to_email"],
             "subject": r["subject"],
             "message_id": r["message_id"],
-            "status": r["status"],
+            "status": "failed" if r["status"] == "bounced" else r["status"],
             "sent_at": r["sent_at"],
             "error": r["error"],
+            "bounced": r["status"] == "bounced",
+            "scheduled_for": r["scheduled_for"],
         }
         for r in rows
     ]
+
+
+SHOWN = ("sent", "unknown", "scheduled", "failed", "bounced")
+"""What `coachgraph outbox` lists: all but rows withdrawn before they went out."""

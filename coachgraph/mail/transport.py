@@ -73,6 +73,9 @@ class OutgoingEmail:
     """Timezone-aware instant for the Date header (simulated time in tests and demos)."""
     unsubscribe_url: str | None = None
     """The RFC 8058 one-click link (`https://…/u/TOKEN`); None: the mailto link only."""
+    references: tuple[str, ...] = ()
+    """Message-IDs of the earlier touches of its thread, oldest first: a follow-up replies
+    to the last of them (`In-Reply-To`) and names them all (`References`)."""
 
     @classmethod
     def from_campaign(
@@ -114,6 +117,19 @@ def message_id_for(idempotency_key: str, sender_email: str) -> str:
     return f"<{digest[:MESSAGE_ID_HEX_CHARS]}@{domain}>"
 
 
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+def reply_subject(subject: str) -> str:
+    """`Re: ` and the conversation's subject, never `Re: Re: …`."""
+    return "Re: " + without_reply_prefix(subject)
+
+
+def without_reply_prefix(subject: str) -> str:
+    """The subject without any `Re:`/`AW:`/`Fwd:` prefixes."""
+    return _REPLY_PREFIX.sub("", subject).strip()
+
+
 def ensure_unsubscribe_line(body: str) -> str:
     """Return `body` as is when it has an opt-out line, else with the standard line appended.
 
@@ -141,6 +157,9 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = format_datetime(email.sent_at)
     message["Message-ID"] = message_id_for(email.idempotency_key, email.sender_email)
+    if email.references:
+        message["In-Reply-To"] = email.references[-1]
+        message["References"] = " ".join(email.references)
     _add_list_unsubscribe(message, email, sender)
     message.set_content(ensure_unsubscribe_line(email.body), subtype="plain", charset="utf-8")
     return message

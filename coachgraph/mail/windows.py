@@ -63,12 +63,20 @@ class SendWindow:
             day = local.date() + timedelta(days=offset)
             if not self._sends_on(day):
                 continue
-            opens, closes = _at(day, self.start, tz), _at(day, self.end, tz)
+            opens, closes = _at(day, self.start, tz), self._closes(day, tz)
+            if opens >= closes:  # the clocks skipped the whole window that day
+                continue
             if now < opens:
                 return opens
             if now < closes:
                 return now
         return None
+
+    def _closes(self, day: date, tz: ZoneInfo) -> datetime:
+        """When the window shuts on `day`: its end, or midnight for a window to 24:00."""
+        if self.end == time.max:
+            return _at(day + timedelta(days=1), time(0), tz)
+        return _at(day, self.end, tz)
 
     def _sends_on(self, day: date) -> bool:
         return day.weekday() in self.days and not _is_holiday(self.holidays, day)
@@ -97,9 +105,13 @@ def parse_days(text: str) -> frozenset[int]:
 
 
 def _day(name: str) -> int:
-    if name[:3] not in DAY_NAMES:
+    short = name[:3]
+    if short not in DAY_NAMES or name not in (short, _FULL_NAMES[DAY_NAMES.index(short)]):
         raise UserError(f"send window day {name!r}: use mon, tue, wed, thu, fri, sat or sun")
-    return DAY_NAMES.index(name[:3])
+    return DAY_NAMES.index(short)
+
+
+_FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def parse_hours(text: str) -> tuple[time, time]:
@@ -114,7 +126,7 @@ def parse_hours(text: str) -> tuple[time, time]:
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
         raise UserError(f"send window hours {text!r}: not a time of day")
-    start, end = time(h1, m1), time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    start, end = time(h1, m1), time.max if h2 == 24 else time(h2, m2)
     if end <= start:
         raise UserError(f"send window hours {text!r}: the end must be after the start")
     return start, end

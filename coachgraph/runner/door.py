@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from coachgraph.llm.client import make_llm
-from coachgraph.mail.outbox import deliver, idempotency_key
+from coachgraph.mail.outbox import deliver, earlier_sends, idempotency_key
 from coachgraph.mail.pacing import Slot
-from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.mail.transport import (
+    OutgoingEmail,
+    make_transport,
+    reply_subject,
+    without_reply_prefix,
+)
 from coachgraph.mail.windows import SendWindow
 from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore
@@ -80,14 +86,33 @@ class CrmDoor:
         key = idempotency_key(send.thread_id, send.touch)
         draft = {"to": send.to, "subject": send.subject, "body": send.body}
         now = self.now()  # one reading: the window, the pacing and the message agree on it
-        email = OutgoingEmail.from_campaign(campaign, key, draft, now, self.context)
+        email = self._threaded(
+            campaign, send, OutgoingEmail.from_campaign(campaign, key, draft, now, self.context)
+        )
         transport = make_transport(self.context)
         slot = self._slot(campaign, send, now)
-        event = _send_event(send, now)
+        event = _send_event(send, now, email.subject)
         delivery = deliver(self.crm, transport, email, send.thread_id, send.touch, event, slot)
         if delivery.outcome == "bounced":
             self._hard_bounce(send)
         return delivery
+
+    def _threaded(
+        self, campaign: dict[str, Any], send: Send, email: OutgoingEmail
+    ) -> OutgoingEmail:
+        """A follow-up replies in the thread of the earlier touches, `Re:` the first subject.
+
+        A subject a person edited is sent as they wrote it (still as a reply); a campaign
+        with `new_thread_per_touch` starts a new conversation with every touch.
+        """
+        settings = json.loads(campaign.get("settings") or "{}")
+        if settings.get("new_thread_per_touch"):  # a new conversation is never a "Re:"
+            return replace(email, subject=without_reply_prefix(email.subject) or email.subject)
+        earlier = earlier_sends(self.crm, send.thread_id, send.touch)
+        if not earlier:
+            return email
+        subject = email.subject if send.edited else reply_subject(earlier[0][1])
+        return replace(email, subject=subject, references=tuple(m for m, _ in earlier))
 
     def _slot(self, campaign: dict[str, Any], send: Send, now: datetime) -> Slot:
         """The send window, daily cap and pacing this send waits for.
@@ -135,19 +160,19 @@ class CrmDoor:
         append_events(self.crm, events)
 
 
-def _send_event(send: Send, now: datetime) -> AuditEvent:
+def _send_event(send: Send, now: datetime, subject: str) -> AuditEvent:
     """The audit row written with the send's outcome, in its transaction."""
     return audit_event(
         "send",
         "sender",
         "contact",
-        f"touch {send.touch} to {send.to}, {send.subject!r}",
+        f"touch {send.touch} to {send.to}, {subject!r}",
         iso(now),
         thread_id=send.thread_id,
         campaign_id=send.campaign_id,
         touch=send.touch,
         to=send.to,
-        subject=send.subject,
+        subject=subject,
         edited=send.edited,
         idempotency_key=idempotency_key(send.thread_id, send.touch),
     )

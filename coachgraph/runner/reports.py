@@ -24,7 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
-from coachgraph.runner.threads import LIVE
 from coachgraph.store.audit import AUDIT_COLUMNS, audit_rows
 from coachgraph.store.crm import (
     CrmStore,
@@ -34,6 +33,7 @@ from coachgraph.store.crm import (
     inbound_messages,
     outbox,
 )
+from coachgraph.store.due_index import LIVE_STATUSES
 from schemas.errors import NotFoundError
 
 AttentionKind = Literal["failed", "needs_attention", "unknown_send", "unmatched_inbound"]
@@ -90,7 +90,9 @@ def _failed_threads(conn: Connection) -> list[dict[str, Any]]:
 def _flagged_threads(conn: Connection) -> list[dict[str, Any]]:
     """Live threads whose last report needs a person (a flagged draft, an unsure send)."""
     status = json_field(conn, enrollments.c.last_report, "status", String())
-    query = select(enrollments).where(enrollments.c.status.in_(LIVE), status == "needs_attention")
+    query = select(enrollments).where(
+        enrollments.c.status.in_(LIVE_STATUSES), status == "needs_attention"
+    )
     rows = []
     for e in conn.execute(query):
         report = _report(e.last_report)

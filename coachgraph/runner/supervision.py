@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from coachgraph.store.audit import write_events
 from coachgraph.store.crm import (
@@ -14,9 +14,9 @@ from coachgraph.store.crm import (
     campaigns,
     contacts,
     enrollments,
-    outbox,
     retention_watch,
 )
+from coachgraph.store.due_index import withdraw_scheduled
 from schemas.errors import NotFoundError
 from schemas.supervision import AuditEvent, audit_event, make_report
 from schemas.values import iso
@@ -84,7 +84,7 @@ def release(
         locked = select(enrollments).where(*scope).with_for_update()  # Postgres: no tick between
         rows = [dict(r._mapping) for r in conn.execute(locked)]
         live = [r for r in rows if r["status"] in RELEASABLE]
-        withdrawn = _withdraw_sends(conn, [r["thread_id"] for r in live])
+        withdrawn = withdraw_scheduled(conn, [r["thread_id"] for r in live], "released")
         exits = {r["thread_id"]: _exit(r, wall) for r in live}
         _mark_released(conn, live, exits, now)
         write_events(conn, [_release_event(r, exits, withdrawn, now) for r in live])
@@ -122,15 +122,6 @@ def _exit(row: dict[str, Any], wall: str) -> str:
     running = row["lease_owner"] is not None and (row["lease_expires_at"] or "") > wall
     waiting = row["status"] == "awaiting_approval" or row["pending_decision"] is not None
     return "interrupted" if running or waiting else "clean"
-
-
-def _withdraw_sends(conn: Connection, thread_ids: list[str]) -> dict[str, int]:
-    """Withdraw the threads' sends still waiting for a window or cap; counts per thread."""
-    waiting = (outbox.c.thread_id.in_(thread_ids), outbox.c.status == "scheduled")
-    query = select(outbox.c.thread_id, func.count()).where(*waiting).group_by(outbox.c.thread_id)
-    counts = {thread_id: int(n) for thread_id, n in conn.execute(query)}
-    conn.execute(outbox.update().where(*waiting).values(status="withdrawn"))
-    return counts
 
 
 def _mark_released(

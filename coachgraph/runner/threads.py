@@ -14,6 +14,7 @@ from coachgraph.runner.tick import check_config
 from coachgraph.store import due_index
 from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore, campaigns, enrollments
+from coachgraph.store.due_index import LIVE_STATUSES
 from nodes.campaign.schedule_next import effective_plan
 from nodes.campaign.send_touch import why_not_send
 from schemas.context import Context
@@ -21,9 +22,6 @@ from schemas.crm import OPT_OUT_FLAG
 from schemas.errors import NotFoundError, UserError
 from schemas.supervision import audit_event, public_report
 from schemas.values import iso, now_from
-
-LIVE = ("active", "awaiting_approval", "held")
-"""Statuses of a thread that has not ended (a pause or a release applies to these)."""
 
 
 def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str, Any]]:
@@ -60,7 +58,7 @@ def status_rows(crm: CrmStore, campaign_id: str | None = None) -> list[dict[str,
 
 def shown_status(status: str, paused: bool) -> str:
     """A live thread of a paused campaign shows `paused`; an ended one shows how it ended."""
-    return "paused" if paused and status in LIVE else status
+    return "paused" if paused and status in LIVE_STATUSES else status
 
 
 def paused_campaigns(crm: CrmStore) -> set[str]:

@@ -17,7 +17,6 @@ from typing import Any, Literal, cast
 from langgraph.types import Command
 
 from checkpoints.prune import prune_thread
-from coachgraph.mail.outbox import withdraw_scheduled
 from coachgraph.mail.transport import make_transport
 from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime
 from coachgraph.runner.supervision import lift_holds
@@ -233,7 +232,8 @@ def record_outcome(rt: CampaignRuntime, thread_id: str, before: tuple[int, int])
         last_report=json.dumps(values.get("last_report")),
     )
     if status in ENDED_WITH_REASON:  # an approved touch still waiting for its slot goes too
-        withdraw_scheduled(rt.crm, thread_id)
+        with rt.crm.connect(write=True) as conn:
+            due_index.withdraw_scheduled(conn, [thread_id], f"the thread is {status}")
     prune_thread(rt.saver, thread_id)
     sent = sum(t["outcome"] == "sent" for t in touches) - before[0]
     outcome: dict[str, Any] = {

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from coachgraph.store.audit import write_events
-from coachgraph.store.crm import CrmStore, campaigns, enrollments
-from schemas.supervision import AuditEvent
+from coachgraph.store.crm import CrmStore, campaigns, enrollments, outbox
+from schemas.supervision import AuditEvent, Report
 from schemas.values import iso
 
 DEFAULT_LEASE = timedelta(minutes=10)
@@ -163,3 +163,47 @@ def list_enrollments(
         query = query.where(enrollments.c.status == status)
     with crm.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+LIVE_STATUSES = ("active", "awaiting_approval", "held")
+"""A thread that has not ended: a stop, a pause or a release applies to it."""
+
+
+def withdraw_scheduled(conn: Connection, thread_ids: Sequence[str], why: str) -> dict[str, int]:
+    """Withdraw the threads' sends still waiting for a window or cap; how many per thread."""
+    waiting = (outbox.c.thread_id.in_(list(thread_ids)), outbox.c.status == "scheduled")
+    query = select(outbox.c.thread_id, func.count()).where(*waiting).group_by(outbox.c.thread_id)
+    counts = {thread_id: int(n) for thread_id, n in conn.execute(query)}
+    conn.execute(outbox.update().where(*waiting).values(status="withdrawn", error=why))
+    return counts
+
+
+def stop_threads(
+    conn: Connection, thread_ids: Sequence[str], reason: str, report: Report | None = None
+) -> dict[str, int]:
+    """Stop live threads at once (a waiting draft is cancelled with its thread).
+
+    Their scheduled sends are withdrawn; returns how many per thread. The lease is cleared,
+    so a run in flight writes nothing more and its next send is refused at the fence.
+    """
+    if not thread_ids:
+        return {}
+    withdrawn = withdraw_scheduled(conn, thread_ids, f"the thread stopped: {reason}")
+    conn.execute(
+        enrollments.update()
+        .where(
+            enrollments.c.thread_id.in_(list(thread_ids)),
+            enrollments.c.status.in_(LIVE_STATUSES),
+        )
+        .values(
+            status="stopped",
+            stop_reason=reason,
+            next_due_at=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            pending_decision=None,
+            last_report=json.dumps(report) if report else enrollments.c.last_report,
+            updated_at=iso(datetime.now(UTC)),  # leases and updates run on the real clock
+        )
+    )
+    return withdrawn

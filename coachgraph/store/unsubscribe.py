@@ -10,20 +10,18 @@ their next run anyway). Nothing needs a table of its own: the token carries the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from coachgraph.store import due_index
 from coachgraph.store.audit import write_events
-from coachgraph.store.crm import CrmStore, campaigns, contacts, enrollments, outbox, suppression
+from coachgraph.store.crm import CrmStore, campaigns, contacts, enrollments, suppression
 from schemas.errors import NotFoundError
 from schemas.supervision import AuditEvent, audit_event
-from schemas.values import email_sha256, iso
+from schemas.values import email_sha256
 
-LIVE_STATUSES = ("active", "awaiting_approval", "held")
-"""Enrollment statuses an unsubscribe stops; ended and paused-by-a-person ones are left."""
 STOP_REASON = "unsubscribed"
 """`stop_reason` of a thread a one-click unsubscribe stopped."""
 SOURCE = "one-click"
@@ -98,7 +96,7 @@ def _live_threads(
         .where(
             enrollments.c.contact_id == contact_id,
             enrollments.c.campaign_id.in_(same_sender),
-            enrollments.c.status.in_(LIVE_STATUSES),
+            enrollments.c.status.in_(due_index.LIVE_STATUSES),
         )
         .order_by(enrollments.c.thread_id)
         .with_for_update()
@@ -118,27 +116,7 @@ def _already_done(conn: Connection, contact_id: str, email: str) -> bool:
 
 def _stop(conn: Connection, thread_ids: list[str]) -> int:
     """Stop the threads and withdraw their scheduled sends; how many sends were withdrawn."""
-    if not thread_ids:
-        return 0
-    withdrawn = conn.execute(
-        outbox.update()
-        .where(outbox.c.thread_id.in_(thread_ids), outbox.c.status == "scheduled")
-        .values(status="withdrawn", error="the contact unsubscribed (one-click)")
-    ).rowcount
-    conn.execute(
-        enrollments.update()
-        .where(enrollments.c.thread_id.in_(thread_ids))
-        .values(
-            status="stopped",
-            stop_reason=STOP_REASON,
-            next_due_at=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            pending_decision=None,
-            updated_at=iso(datetime.now(UTC)),  # leases and updates run on the real clock
-        )
-    )
-    return int(withdrawn)
+    return sum(due_index.stop_threads(conn, thread_ids, STOP_REASON).values())
 
 
 def _opt_out(conn: Connection, contact_id: str, email: str, at: str) -> None:

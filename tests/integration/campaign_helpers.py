@@ -68,8 +68,9 @@ def start_campaign(
     contacts: list[str],
     campaign_id: str = "cmp1",
     graph: CampaignGraph | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Campaign:
-    """Create a campaign and enrol `contacts` at T0."""
+    """Create a campaign (with these sending `settings`) and enrol `contacts` at T0."""
     crm = CrmStore(context.db_url)
     create_campaign(
         crm,
@@ -78,6 +79,7 @@ def start_campaign(
         sender_name="Sam Rivera",
         sender_email="sam@seller.example",
         campaign_id=campaign_id,
+        settings=settings,
     )
     enroll(crm, campaign_id, contacts, T0)
     return Campaign(context=context, campaign_id=campaign_id, graph=graph)

@@ -202,6 +202,23 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     assert {"approved", "edited", "rejected", "feedback"} <= kinds
     assert any(kind.endswith(", scheduled") for kind in decisions)
     assert_sent_in_windows_and_caps(f"sqlite:///{tmp_path / 'demo' / 'coachgraph.db'}")
+    # Inbound mail arrives as it does in production: a reply, a bounce and an out-of-office
+    # through the mailbox the inbox poll reads, and an unsubscribe as a one-click POST.
+    inbound = [event for day in campaign["days"] for event in day["inbound"]]
+    assert inbound == [
+        "reply from c08 (read as reply, applied)",
+        "bounce from c11 (read as hard_bounce, applied)",
+        "out-of-office from c09 (read as auto_reply, recorded)",
+        "one-click unsubscribe from c12 (HTTP 200)",
+    ]
+    by_contact = {t["contact_id"]: t for t in campaign["threads"]}
+    assert [by_contact[c]["stop_reason"] for c in ("c08", "c11", "c12")] == [
+        "replied",
+        "bounced",
+        "unsubscribed",
+    ]
+    assert by_contact["c09"]["status"] in ("active", "completed")  # the thread went on
+    assert by_contact["c09"]["touches_sent"] >= 4
     stops = {t["stop_reason"] for t in campaign["threads"] if t["status"] == "stopped"}
     assert stops == {"suppressed", "do_not_contact", "bounced", "unsubscribed", "replied"}
     # Supervision: a hold that resumed by itself, two releases, a failure waiting on a person,
