@@ -25,7 +25,7 @@ from coachgraph.inbound.effects import (
 )
 from coachgraph.inbound.match import NO_MATCH, REPORT_KINDS, Match, match
 from coachgraph.store.audit import write_events
-from coachgraph.store.crm import history_id, inbound_messages
+from coachgraph.store.crm import history_id, inbound_messages, outbox
 from schemas.supervision import AuditEvent, audit_event
 from schemas.values import iso
 
@@ -110,6 +110,23 @@ def _effect(
     return EFFECTS["hard_bounce"], f"{found.detail}; {note}"
 
 
+SOFT_BOUNCE_RETRY = timedelta(hours=4)
+"""A soft-bounced message goes again this long after the bounce arrived."""
+
+
+def retry_later(conn: Connection, message_id: str, at: datetime) -> None:
+    """Queue a sent message that soft-bounced to go again at `at`, same key, same Message-ID.
+
+    A tick sends it (`coachgraph.runner.threads.send_retries`) if the contact may still be
+    emailed then; a third soft bounce within the window makes the address a hard bounce.
+    """
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.message_id == message_id, outbox.c.status == "sent")
+        .values(status="retry", scheduled_for=iso(at), error="soft bounce: sending again")
+    )
+
+
 def _recent_soft_bounces(conn: Connection, contact_id: str, now: datetime) -> int:
     query = select(func.count()).where(
         inbound_messages.c.contact_id == contact_id,
@@ -125,6 +142,8 @@ def _narrow(
     """Flag, suppress and stop as the effect says; only opt-outs act on unmatched mail."""
     at = iso(now)
     if effect is None:
+        if found.kind == "soft_bounce" and found.original_message_id:
+            retry_later(conn, found.original_message_id, now + SOFT_BOUNCE_RETRY)
         return {}
     if effect.suppression_reason is not None:
         suppress(conn, _opted_out(conn, found, hit), effect.suppression_reason, at)

@@ -268,13 +268,15 @@ def outcome_counts(crm: CrmStore) -> dict[str, dict[str, int]]:
     """Per thread, how many touches are `sent` and how many `unknown`."""
     query = (
         select(outbox.c.thread_id, outbox.c.status, func.count())
-        .where(outbox.c.status.in_(("sent", "unknown")))
+        .where(outbox.c.status.in_(("sent", "unknown", "retry")))
         .group_by(outbox.c.thread_id, outbox.c.status)
     )
     counts: dict[str, dict[str, int]] = {}
     with crm.connect() as conn:
         for thread_id, status, n in conn.execute(query):
-            counts.setdefault(thread_id, {"sent": 0, "unknown": 0})[status] = n
+            kind = "sent" if status == "retry" else status  # it was delivered once already
+            tally = counts.setdefault(thread_id, {"sent": 0, "unknown": 0})
+            tally[kind] += n
     return counts
 
 
@@ -297,15 +299,17 @@ def list_outbox(
             "to": r["to_email"],
             "subject": r["subject"],
             "message_id": r["message_id"],
-            "status": "failed" if r["status"] == "bounced" else r["status"],
+            "status": _SHOWN_AS.get(r["status"], r["status"]),
             "sent_at": r["sent_at"],
             "error": r["error"],
             "bounced": r["status"] == "bounced",
+            "retry": r["status"] == "retry",
             "scheduled_for": r["scheduled_for"],
         }
         for r in rows
     ]
 
 
-SHOWN = ("sent", "unknown", "scheduled", "failed", "bounced")
+SHOWN = ("sent", "unknown", "scheduled", "failed", "bounced", "retry")
+_SHOWN_AS = {"bounced": "failed", "retry": "scheduled"}
 """What `coachgraph outbox` lists: all but rows withdrawn before they went out."""

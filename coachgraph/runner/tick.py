@@ -19,6 +19,7 @@ from langgraph.types import Command
 from checkpoints.prune import prune_thread
 from coachgraph.mail.transport import make_transport
 from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime
+from coachgraph.runner.retries import send_retries
 from coachgraph.runner.supervision import lift_holds
 from coachgraph.store import due_index
 from coachgraph.store.crm import CrmStore
@@ -104,6 +105,7 @@ def tick(
     check_config(context)
     crm = CrmStore(context.db_url)
     lift_holds(crm, now_from(context.now))
+    send_retries(context, now_from(context.now))
     due = due_index.due_threads(crm, now_from(context.now), limit)
     shares = [share for n in range(processes) if (share := due[n::processes])]
     if len(shares) <= 1 or graph is not None:

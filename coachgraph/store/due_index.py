@@ -166,12 +166,14 @@ def list_enrollments(
 
 
 LIVE_STATUSES = ("active", "awaiting_approval", "held")
+WAITING = ("scheduled", "retry")
+"""Outbox rows not yet (re)sent: for a window or cap, or after a soft bounce."""
 """A thread that has not ended: a stop, a pause or a release applies to it."""
 
 
 def withdraw_scheduled(conn: Connection, thread_ids: Sequence[str], why: str) -> dict[str, int]:
     """Withdraw the threads' sends still waiting for a window or cap; how many per thread."""
-    waiting = (outbox.c.thread_id.in_(list(thread_ids)), outbox.c.status == "scheduled")
+    waiting = (outbox.c.thread_id.in_(list(thread_ids)), outbox.c.status.in_(WAITING))
     query = select(outbox.c.thread_id, func.count()).where(*waiting).group_by(outbox.c.thread_id)
     counts = {thread_id: int(n) for thread_id, n in conn.execute(query)}
     conn.execute(outbox.update().where(*waiting).values(status="withdrawn", error=why))
