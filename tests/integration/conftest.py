@@ -13,8 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from coachgraph.cli import main
+from coachgraph.demo.run import load_demo_crm
 from schemas.context import Context
 from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI
+from tests.integration.proc_helpers import ScriptedSmtpServer
 
 
 @pytest.fixture
@@ -99,3 +101,20 @@ def import_text(cli: Callable[..., Run], folder: Path, kind: str, name: str, bod
     path = folder / name
     path.write_text(body, encoding="utf-8", newline="")
     return cli("import", kind, str(path))
+
+
+@pytest.fixture
+def context(any_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """The demo CRM in a fresh database (SQLite or Postgres); the CLI's environment too."""
+    load_demo_crm(any_db)
+    outbox_dir = str(tmp_path / "outbox")
+    monkeypatch.setenv("COACHGRAPH_DB", any_db)
+    monkeypatch.setenv("COACHGRAPH_OUTBOX_DIR", outbox_dir)
+    return Context(db_url=any_db, outbox_dir=outbox_dir, llm_api_key=None)
+
+
+@pytest.fixture
+def smtp() -> Iterator[ScriptedSmtpServer]:
+    """A scripted SMTP server on loopback (accepts, defers or rejects RCPT, kills clients)."""
+    with ScriptedSmtpServer() as server:
+        yield server

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,12 +45,6 @@ THREAD = thread("cmp1", CONTACT)
 KEY = idempotency_key(THREAD, 1)
 SECOND_TOUCH_GAP = timedelta(days=4)
 """DEFAULT_CADENCE_DAYS[1]: the gap after touch 1 when no coach plan is stored."""
-
-
-@pytest.fixture
-def smtp() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from coachgraph.demo.run import load_demo_crm
 from coachgraph.inbound.imap import Account, poll
 from coachgraph.runner.campaigns import create_campaign, enroll
 from coachgraph.store.crm import (
@@ -52,16 +51,6 @@ def eml(name: str) -> bytes:
 def sent_id(contact_id: str) -> str:
     """The Message-ID the corpus gives our first touch to a contact."""
     return f"<d{'0' * (31 - len(contact_id))}{contact_id}@seller.example>"
-
-
-@pytest.fixture
-def context(any_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """The demo CRM in a fresh database; the CLI's environment points at it too."""
-    load_demo_crm(any_db)
-    outbox_dir = str(tmp_path / "outbox")
-    monkeypatch.setenv("COACHGRAPH_DB", any_db)
-    monkeypatch.setenv("COACHGRAPH_OUTBOX_DIR", outbox_dir)
-    return Context(db_url=any_db, outbox_dir=outbox_dir, llm_api_key=None)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import idempotency_key
 from coachgraph.mail.transport import FileTransport
 from coachgraph.runner.approvals import decide, pending_approvals
@@ -71,16 +70,6 @@ class SendLog:
     def add(self, message_id: str) -> None:
         with self._lock:
             self.calls[message_id] += 1
-
-
-@pytest.fixture
-def context(any_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """The demo CRM in a fresh database; the CLI's environment points at it too."""
-    load_demo_crm(any_db)
-    outbox_dir = str(tmp_path / "outbox")
-    monkeypatch.setenv("COACHGRAPH_DB", any_db)
-    monkeypatch.setenv("COACHGRAPH_OUTBOX_DIR", outbox_dir)
-    return Context(db_url=any_db, outbox_dir=outbox_dir, llm_api_key=None)
 
 
 @pytest.fixture

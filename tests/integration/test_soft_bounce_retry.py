@@ -5,7 +5,6 @@ in 14 days make a hard bounce."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,12 +24,6 @@ pytestmark = pytest.mark.integration
 CONTACT, TO = "c02", "daniel@northwind-logistics.example"
 THREAD = thread("cmp1", CONTACT)
 KEY = idempotency_key(THREAD, 1)
-
-
-@pytest.fixture
-def smtp() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

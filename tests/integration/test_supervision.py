@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.demo.run import load_demo_crm
 from coachgraph.mail.outbox import deliver, idempotency_key
 from coachgraph.mail.transport import OutgoingEmail
 from coachgraph.runner.supervision import release
@@ -56,16 +55,6 @@ NORTHWIND = "northwind-logistics.example"
 RELEASE_FIELDS = ("thread_id", "exit", "cancelled_approvals", "withdrawn_sends")
 
 R = TypeVar("R")
-
-
-@pytest.fixture
-def context(any_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """The demo CRM in a fresh database; the CLI's environment points at it too."""
-    load_demo_crm(any_db)
-    outbox_dir = str(tmp_path / "outbox")
-    monkeypatch.setenv("COACHGRAPH_DB", any_db)
-    monkeypatch.setenv("COACHGRAPH_OUTBOX_DIR", outbox_dir)
-    return Context(db_url=any_db, outbox_dir=outbox_dir, llm_api_key=None)
 
 
 class Background(Generic[R]):

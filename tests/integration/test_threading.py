@@ -5,21 +5,13 @@ from __future__ import annotations
 import mailbox
 from email.message import Message
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import pytest
 
-from coachgraph.demo.run import load_demo_crm
 from schemas.context import Context
 from tests.integration.campaign_helpers import Campaign, day, start_campaign
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def context(any_db: str, tmp_path: Path) -> Context:
-    load_demo_crm(any_db)
-    return Context(db_url=any_db, outbox_dir=str(tmp_path / "outbox"), llm_api_key=None)
 
 
 def three_touches(campaign: Campaign) -> list[Message]:
