@@ -43,7 +43,7 @@ from schemas.errors import UserError
 from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import email_sha256, suppression_hashes
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -186,6 +186,23 @@ mailboxes = Table(
 )
 """Per sender mailbox: sends on its current day and when the next may go (cap and pacing).
 A send reserves its slot by updating this row, so concurrent ticks and workers serialise."""
+
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seat", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("decided_at", String(40)),
+    Column("gate_report", Text),
+    Index("ix_prompt_versions_seat", "seat", "id"),
+)
+"""Governed prompt updates (SPEC §14): every proposal for a seat's instructions, whether the
+gate promoted it (`current`, `superseded`) or not (`refused`), with who, why and when."""
 
 inbound_state = Table(
     "inbound_state",
