@@ -7,6 +7,7 @@ traceable), honours the plan's angle and tone, and never emits a placeholder.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from nodes.email.review_draft import MAX_SUBJECT
@@ -22,7 +23,7 @@ GREETING = {
     None: "Hi {first},",
 }
 LEAD_IN = {
-    "warm": "Congratulations on the momentum: I read that {fact}.",
+    "warm": "I enjoyed reading that {fact}.",
     "direct": "I saw that {fact}.",
     "formal": "I recently read that {fact}.",
     "casual": "Noticed that {fact}.",
@@ -31,15 +32,19 @@ LEAD_IN = {
 }
 CALL_TO_ACTION = {
     "warm": "Would you be open to a short call next week? Happy to work around your calendar.",
-    "direct": "Worth 20 minutes next week?",
+    "direct": "Worth {minutes} next week?",
     "formal": "Would you be available for a brief call next week?",
     "casual": "Up for a quick chat next week?",
     "consultative": (
         "If it would help, I can walk you through what has worked for similar teams. "
-        "Would a 20-minute call next week be useful?"
+        "Would {a_call} next week be useful?"
     ),
-    None: "Would you be open to a 20-minute call next week?",
+    None: "Would you be open to {a_call} next week?",
 }
+"""`{minutes}` and `{a_call}` take the offer's own length ("15 minutes", "a 15-minute call"),
+so the ask never contradicts the offer; without one, a short call."""
+_MINUTES = re.compile(r"\b(\d{1,3})[\s-]*(?:minutes?|mins?)\b", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
 SIGN_OFF = {
     "warm": "Warmly,",
     "direct": "Best,",
@@ -113,8 +118,16 @@ def compose_email(request: ComposeRequest) -> tuple[str, str]:
         paragraphs.append(_relevance(request, company))
         if len(facts) > 1:
             paragraphs.append(f"I also saw that {_as_clause(facts[1])}.")
-    paragraphs.append(f"We offer {_offer(request)}. {CALL_TO_ACTION[tone]}")
+    paragraphs.append(f"We offer {_offer(request)}. {call_to_action(tone, request.offer)}")
     return _clip(_subject(request, company), MAX_SUBJECT), "\n\n".join(paragraphs)
+
+
+def call_to_action(tone: str | None, offer: str | None) -> str:
+    """The tone's ask, sized to the offer: a 15-minute offer never asks for 20 minutes."""
+    found = _MINUTES.search(offer or "")
+    minutes = f"{found.group(1)} minutes" if found else "a short call"
+    a_call = f"a {found.group(1)}-minute call" if found else "a short call"
+    return CALL_TO_ACTION[tone].format(minutes=minutes, a_call=a_call)
 
 
 def compose_reply(request: ComposeRequest) -> tuple[str, str]:
@@ -130,11 +143,13 @@ def compose_reply(request: ComposeRequest) -> tuple[str, str]:
             f"It sounds timely: I understand that {_as_clause(facts[0])}, and that is "
             "exactly the kind of situation we help with."
         )
+    found = _MINUTES.search(request.offer or "")
+    call = f"a {found.group(1)}-minute call" if found else "a short call"
     paragraphs.append(
         f"We offer {_offer(request)}. Would Tuesday or Thursday next week "
-        "work for a 20-minute call? I'll bring answers to your questions."
+        f"work for {call}? I'll bring answers to your questions."
     )
-    subject = f"Re: {inbound_subject}" if inbound_subject else f"Your note to us{_for(company)}"
+    subject = reply_to(inbound_subject) if inbound_subject else f"Your note to us{_for(company)}"
     return _clip(subject, MAX_SUBJECT), "\n\n".join(paragraphs)
 
 
@@ -149,7 +164,7 @@ def _offer(request: ComposeRequest) -> str:
 
 
 def _greeting(request: ComposeRequest, tone: str | None) -> str:
-    first, last = clean(request.first_name), clean(request.last_name)
+    first, last = person_case(clean(request.first_name)), person_case(clean(request.last_name))
     if not first:
         return "Hello,"
     full = f"{first} {last}" if last else first
@@ -175,12 +190,24 @@ def _subject(request: ComposeRequest, company: str | None) -> str:
     if request.touch > 1:
         previous = clean(request.previous_subject)
         if previous:
-            return previous if previous.startswith("Re: ") else f"Re: {previous}"
+            return reply_to(previous)
         return f"Following up{_for(company)}"
     angle = clean(request.angle)
     if angle and company:
         return _clip(f"{company}: {angle.rstrip('.')}", 78)
     return f"Quick idea for {company}" if company else "A quick idea for your team"
+
+
+def reply_to(subject: str) -> str:
+    """`Re: ` and the subject, never `Re: Re: …`."""
+    return "Re: " + _REPLY_PREFIX.sub("", subject).strip()
+
+
+def person_case(name: str | None) -> str | None:
+    """A name as people write it: `MARGARET` or `margaret` → `Margaret`; `McKay` stays."""
+    if not name or not (name.isupper() or name.islower()):
+        return name
+    return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), name)
 
 
 def _as_clause(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -10,12 +11,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nodes.email.offline_composer import (
+    LEAD_IN,
     TONES,
     UNSUBSCRIBE_LINE,
     ComposeRequest,
+    call_to_action,
     compose_email,
     compose_reply,
     finish_body,
+    person_case,
+    reply_to,
     tone_for,
 )
 from nodes.email.review_draft import review_email
@@ -277,3 +282,31 @@ def test_a_very_long_company_or_subject_still_fits_the_reviewers_limit(
 
     assert len(subject) <= 150
     assert review_email(subject, body).passed, review_email(subject, body).notes
+
+
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [("MARGARET", "Margaret"), ("anne-marie", "Anne-Marie"), ("O'BRIEN", "O'Brien"),
+     ("McKay", "McKay"), ("da Silva", "da Silva")],
+)  # fmt: skip
+def test_names_are_cased_as_people_write_them(raw: str, written: str) -> None:
+    assert person_case(raw) == written
+
+
+@pytest.mark.parametrize("tone", [None, *TONES])
+@pytest.mark.parametrize("minutes", [15, 30])
+def test_the_call_to_action_never_asks_for_more_time_than_the_offer(
+    tone: str | None, minutes: int
+) -> None:
+    ask = call_to_action(tone, f"a {minutes}-minute walkthrough")
+    asked = {int(n) for n in re.findall(r"\b(\d+)[\s-]*minute", ask)}
+    assert asked <= {minutes}, ask
+
+
+def test_a_reply_subject_never_doubles_its_prefix() -> None:
+    assert reply_to("RE: Re: Pricing question") == "Re: Pricing question"
+
+
+def test_no_tone_congratulates_on_whatever_the_news_is() -> None:
+    for tone in (None, *TONES):
+        assert "congratulat" not in LEAD_IN[tone].lower()
