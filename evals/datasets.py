@@ -18,7 +18,17 @@ DATASETS_DIR = Path(__file__).parent / "datasets"
 ID_NAMESPACE = uuid.UUID("5b0c7c43-3f0e-4f3a-9a61-2f1f0d6c9e11")
 """Fixed namespace: a record's LangSmith example id is uuid5(namespace, dataset:record id)."""
 
-Kind = Literal["final_response", "plan_coercion", "role_plan_repair", "review_verdicts", "paths"]
+Kind = Literal[
+    "final_response",
+    "sequence",
+    "reply",
+    "plan_coercion",
+    "role_plan_repair",
+    "review_verdicts",
+    "paths",
+]
+GRAPH_KINDS: tuple[Kind, ...] = ("final_response", "sequence", "reply", "paths")
+"""Kinds whose records run the email orchestrator against a scenario CRM."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,10 @@ class DatasetSpec:
     kind: Kind
     """Which target and evaluators run it."""
     description: str
+    gated: bool = True
+    """Whether `load_datasets()` (every set: CI's golden test, `coachgraph eval`) includes it.
+    A set whose behaviour is still being built stays out until the composer clears it; it
+    runs by name (`coachgraph eval --dataset sequences`)."""
 
 
 SPECS: tuple[DatasetSpec, ...] = (
@@ -65,7 +79,41 @@ SPECS: tuple[DatasetSpec, ...] = (
         "paths",
         "A CRM scenario → the orchestrator's action, block reason and node path.",
     ),
+    DatasetSpec(
+        "agentic-sales:campaign:sequences",
+        "campaign_sequences.jsonl",
+        "sequence",
+        "One contact's whole sequence (touches 1–6, each sent before the next) → six emails, "
+        "each new and each doing its position's job.",
+        gated=False,
+    ),
+    DatasetSpec(
+        "agentic-sales:orchestrator:replies",
+        "orchestrator_replies.jsonl",
+        "reply",
+        "An inbound of each intent, in several languages → a reply that answers it, in its "
+        "language, or no reply at all (opt-out, out-of-office).",
+        gated=False,
+    ),
 )
+"""Every golden set. Record shapes, beyond `id`, `inputs`, `reference_outputs`, `metadata`:
+
+- final_response: inputs `contact`, `company`, `facts`, `history`, `plan`, `touch`, `offer`
+  (and `memory` of earlier touches); reference `action`, `facts_allowed`, `must_not_claim`,
+  `length`, `personalisation`, `call_to_action`, `unsubscribe_line`, `tone`, `angle`.
+- sequence: the same inputs without `touch` and `history` (optional `touches`, default 6);
+  the target drafts touch 1, records it as sent (history and memory), then touch 2, and so on.
+  Its outputs are `touches: [{touch, action, subject, body, facts_used, composer,
+  review_passed}]`; reference `action: "compose"` (for every touch) and `must_not_claim`.
+- reply: final_response inputs whose `history` ends with an inbound (`direction: "in"`);
+  reference `action` ("reply", or "skip" when the right outcome is no email: opt-out,
+  out-of-office), `intent` (one of `evals.reply_checks.INTENTS`), `language` (ISO 639-1 of
+  the inbound, for reading), and per intent `asks_about` (the named things a question asks
+  about), `timing` (the term a "not now" names) or `referral` (the person referred to).
+  Outputs add `needs_attention`: the run handed the reply to a person.
+"""
+GATED: tuple[DatasetSpec, ...] = tuple(s for s in SPECS if s.gated)
+"""The sets CI's golden test and the release gate hold at 0.80 (SPEC §14)."""
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,79}")
 
 
@@ -126,8 +174,8 @@ def load_dataset(spec: DatasetSpec, directory: Path | None = None) -> Dataset:
 
 
 def load_datasets(names: list[str] | None = None, directory: Path | None = None) -> list[Dataset]:
-    """The named datasets (all of them when none are named), in the order of `SPECS`."""
-    wanted = {spec_for(n).name for n in names} if names else {s.name for s in SPECS}
+    """The named datasets (every gated one when none are named), in the order of `SPECS`."""
+    wanted = {spec_for(n).name for n in names} if names else {s.name for s in GATED}
     return [load_dataset(s, directory) for s in SPECS if s.name in wanted]
 
 

@@ -7,29 +7,50 @@ comment says what failed, so a failing example can be read without rerunning it.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
+from evals.language import detect_language
+from evals.reply_checks import language_match, reply_relevance
+from evals.scoring import (
+    Evaluator,
+    Score,
+    content_words,
+    facts_used_in,
+    if_email_expected,
+    keywords,
+    on_draft,
+    sources,
+)
+from evals.scoring import score as _score
+from evals.scoring import why_not as _why_not
+from evals.scoring import words as _words
+from evals.sequence_checks import each_touch, novelty, touch_purpose
+from evals.writing_checks import cta_matches_offer, names_cased, subject_clean
 from nodes.email.text_rules import find_markers, has_opt_out_line
 
-
-class Score(TypedDict):
-    """One evaluator's verdict on one example."""
-
-    key: str
-    score: float
-    comment: str
-
-
-Evaluator = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Score]
+__all__ = [
+    "Evaluator",
+    "Score",
+    "cta_matches_offer",
+    "each_touch",
+    "facts_used_in",
+    "language_match",
+    "names_cased",
+    "novelty",
+    "on_draft",
+    "reply_relevance",
+    "subject_clean",
+    "touch_purpose",
+]
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _DURATION = re.compile(r"\s*-?\s*(minutes?|mins?|hours?|hrs?)\b", re.IGNORECASE)
-_CAPITALISED = re.compile(r"[A-Z][\w'’&-]*")
-_SENTENCE_START = re.compile(r"(^|[.!?:;\n\u201c\"(]\s*|^\s*)$")
-_WORD = re.compile(r"[\w'’]+")
+# A capital starting a word; the "M" of "€18.5M" or the "B" of "$2.4B" is a unit, not a name.
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’&-]*")
+_HAS_DIGIT = re.compile(r"\d")
+_POSSESSIVE = re.compile(r"['’]s$")
+_SENTENCE_START = re.compile(r"(^|[.!?:;\n\u201c\"(¿¡]\s*|^\s*)$")
 ALWAYS_ALLOWED_NAMES = frozenset(
     (
         *("i", "i'm", "i'll", "i've", "i'd", "re", "fwd", "ok", "am", "pm"),
@@ -40,76 +61,28 @@ ALWAYS_ALLOWED_NAMES = frozenset(
 )
 PRESSURE = ("act now", "last chance", "limited time", "final notice", "per my last email", "asap")
 TONE_RULES: dict[str, dict[str, Any]] = {
-    "formal": {"forbid": ("hey", "yo ", "gonna", "wanna", "awesome", "cheers", "!"), "max": None},
-    "casual": {"forbid": ("dear ", "kind regards", "sincerely", "yours faithfully"), "max": None},
+    "formal": {"forbid": ("hey", "yo", "gonna", "wanna", "awesome", "cheers", "!"), "max": None},
+    "casual": {"forbid": ("dear", "kind regards", "sincerely", "yours faithfully"), "max": None},
     "direct": {"forbid": ("i hope this email finds you well", "just checking in"), "max": 160},
     "warm": {"forbid": ("to whom it may concern",), "max": None},
     "consultative": {"forbid": (), "max": None, "asks": True},
 }
+# The opt-out line's common wordings in DE, FR, ES, IT, NL and PT (English is the reviewer's).
+FOREIGN_OPT_OUT = re.compile(
+    r"\bantworten sie\b.{0,40}\b(abmelden|stop|austragen)|\bwenn sie keine (weiteren )?"
+    r"(e-mails|nachrichten)|\brépondez\b.{0,30}\b(stop|désinscri\w*|désabonner)"
+    r"|\bsi vous ne souhaitez plus recevoir|\bresponda\b.{0,30}\b(baja|stop)"
+    r"|\bsi (prefiere|no desea) (no )?recibir|\brispond\w*\b.{0,30}\b(stop|cancella\w*)"
+    r"|\bse (preferisce|non desidera) (non )?ricevere|\bantwoord\w*\b.{0,30}\b(stop|afmelden)"
+    r"|\bals u geen\b.{0,30}\bwilt ontvangen|\brespond\w*\b.{0,30}\b(sair|descadastrar)"
+    r"|\bse (preferir|não quiser) (não )?receber",
+    re.IGNORECASE,
+)
 CTA_WORDS = re.compile(
     r"\b(call|chat|talk|meet|meeting|minutes?|time|calendar|demo|walk|open to|worth|"
     r"available|interested|conversation|useful|pilot|audit|work for you)\b",
     re.IGNORECASE,
 )
-_STOPWORDS = frozenset(
-    (
-        *("a", "an", "the", "and", "or", "for", "of", "to", "in", "on", "at", "by", "with"),
-        *("without", "from", "into", "over", "your", "our", "their", "its", "is", "are", "be"),
-        *("this", "that", "these", "those", "how", "what", "new", "more", "less"),
-    )
-)
-
-
-def _score(key: str, ok: bool, why: str, passed: str = "ok") -> Score:
-    return Score(key=key, score=1.0 if ok else 0.0, comment=passed if ok else why)
-
-
-def _why_not(outputs: dict[str, Any]) -> str | None:
-    """Why a run produced no draft: the block or skip reason, or the target's error."""
-    found = outputs.get("blocked_reason") or outputs.get("skip_reason") or outputs.get("error")
-    return str(found) if found else None
-
-
-DraftCheck = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], str, str], Score]
-
-
-def on_draft(check: DraftCheck) -> Evaluator:
-    """Run `check` on the run's subject and body; a run without a draft fails it."""
-
-    @functools.wraps(check)
-    def evaluate(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
-        subject, body = outputs.get("subject"), outputs.get("body")
-        if not isinstance(subject, str) or not isinstance(body, str):
-            why = f"no draft (action {outputs.get('action')!r}: {_why_not(outputs)})"
-            return _score(check.__name__, False, why)
-        return check(inputs, outputs, ref, subject, body)
-
-    return evaluate
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def _content_words(text: str) -> set[str]:
-    return {w for w in _words(text) if len(w) > 3 and w not in _STOPWORDS}
-
-
-def _sources(inputs: dict[str, Any], outputs: dict[str, Any]) -> str:
-    """All text a draft may take a name or number from: the CRM, the plan, the offer."""
-    contact, company = inputs.get("contact") or {}, inputs.get("company") or {}
-    plan = outputs.get("plan") or inputs.get("plan") or {}
-    parts: list[Any] = [
-        *contact.values(),
-        *company.values(),
-        *(f.get("fact") for f in inputs.get("facts", [])),
-        *(m.get(k) for m in inputs.get("history", []) for k in ("subject", "body")),
-        plan.get("angle"),
-        inputs.get("offer"),
-        outputs.get("sender_name"),
-        outputs.get("sender_company"),
-    ]
-    return "\n".join(str(p) for p in parts if p)
 
 
 def check_action(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]) -> Score:
@@ -135,11 +108,12 @@ def grounded(
 ) -> Score:
     """Every number and name in the email comes from the given data; no forbidden claim."""
     text = f"{subject}\n{body}"
-    sources = _sources(inputs, outputs)
-    problems = [f"number {n!r} not in the facts" for n in unsupported_numbers(text, sources)]
-    problems += [f"name {n!r} not in the data" for n in unsupported_names(text, sources)]
-    lowered = text.lower()
-    problems += [f"claims {c!r}" for c in ref.get("must_not_claim", []) if c.lower() in lowered]
+    known = sources(inputs, outputs)
+    problems = [f"number {n!r} not in the facts" for n in unsupported_numbers(text, known)]
+    if detect_language(body) != "de":  # German capitalises every noun: no name is told apart
+        problems += [f"name {n!r} not in the data" for n in unsupported_names(text, known)]
+    claims = ref.get("must_not_claim", [])
+    problems += [f"claims {c!r}" for c in claims if keywords(c).search(text)]
     return _score("grounded", not problems, "; ".join(problems))
 
 
@@ -165,9 +139,9 @@ def unsupported_names(text: str, sources: str) -> list[str]:
     found = []
     for line in text.splitlines():
         for match in _CAPITALISED.finditer(line):
-            word = match.group(0).rstrip("'’-&")
-            if _SENTENCE_START.search(line[: match.start()]):
-                continue
+            word = _POSSESSIVE.sub("", match.group(0)).rstrip("'’-&")
+            if _SENTENCE_START.search(line[: match.start()]) or _HAS_DIGIT.search(word):
+                continue  # "Q3", "H1", "3x": periods and multiples, not names
             if not set(_words(word)) <= known:
                 found.append(word)
     return list(dict.fromkeys(found))
@@ -193,25 +167,14 @@ def personalised(
     text = f"{subject}\n{body}"
     problems = []
     first = want.get("first_name")
-    if first and first not in body:
+    if first and not keywords(first).search(body):
         problems.append(f"does not address {first!r}")
     company = want.get("company")
-    if company and company not in text:
+    if company and not keywords(company).search(text):
         problems.append(f"does not name {company!r}")
     if want.get("uses_fact") and not facts_used_in(text, ref.get("facts_allowed", [])):
         problems.append("uses none of the allowed facts")
     return _score("personalised", not problems, "; ".join(problems))
-
-
-def facts_used_in(text: str, facts: list[str]) -> list[str]:
-    """The facts whose content words the text mostly repeats (at least two thirds)."""
-    said = set(_words(text))
-    used = []
-    for fact in facts:
-        words = _content_words(fact)
-        if words and len(words & said) * 3 >= len(words) * 2:
-            used.append(fact)
-    return used
 
 
 @on_draft
@@ -230,7 +193,8 @@ def unsubscribe_line(
     inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
 ) -> Score:
     """The body tells the reader how to stop these emails."""
-    ok = has_opt_out_line(body) or not ref.get("unsubscribe_line", True)
+    found = has_opt_out_line(body) or bool(FOREIGN_OPT_OUT.search(body))
+    ok = found or not ref.get("unsubscribe_line", True)
     return _score("unsubscribe_line", ok, "no unsubscribe or opt-out line")
 
 
@@ -240,16 +204,22 @@ def tone_honoured(
 ) -> Score:
     """Nothing in the email contradicts the plan's tone, and it never pressures."""
     tone = (outputs.get("plan") or {}).get("tone", ref.get("tone"))
-    lowered = body.lower()
-    problems = [f"pressure phrase {p!r}" for p in PRESSURE if p in lowered]
+    problems = [f"pressure phrase {p!r}" for p in PRESSURE if _says(body, p)]
     rules = TONE_RULES.get(tone or "", {})
-    problems += [f"{p.strip()!r} is not {tone}" for p in rules.get("forbid", ()) if p in lowered]
+    problems += [f"{p!r} is not {tone}" for p in rules.get("forbid", ()) if _says(body, p)]
     limit = rules.get("max")
     if limit and len(_words(body)) > limit:
         problems.append(f"longer than {limit} words for a direct tone")
     if rules.get("asks") and "?" not in body:
         problems.append("a consultative email asks a question")
     return _score("tone_honoured", not problems, "; ".join(problems), f"tone {tone or 'any'}")
+
+
+def _says(text: str, phrase: str) -> bool:
+    """The phrase as whole words ("hey" is not in "they"); punctuation like "!" anywhere."""
+    if not any(c.isalnum() for c in phrase):
+        return phrase in text
+    return bool(keywords(phrase).search(text))
 
 
 @on_draft
@@ -260,8 +230,8 @@ def angle_honoured(
     angle = (outputs.get("plan") or {}).get("angle", ref.get("angle"))
     if not angle:
         return _score("angle_honoured", True, "", "no angle in the plan")
-    words = _content_words(angle)
-    said = _content_words(f"{subject}\n{body}")
+    words = content_words(angle)
+    said = content_words(f"{subject}\n{body}")
     ok = not words or len(words & said) * 2 >= len(words)
     return _score("angle_honoured", ok, f"angle {angle!r} not reflected")
 
@@ -304,6 +274,8 @@ def expected_path(baseline: list[str], outputs: dict[str, Any]) -> list[str]:
     return path
 
 
+WRITING: tuple[Evaluator, ...] = (subject_clean, names_cased, cta_matches_offer, language_match)
+"""How any draft is written (issue 12): subject, names, the ask, one language."""
 FINAL_RESPONSE: tuple[Evaluator, ...] = (
     check_action,
     no_template_markers,
@@ -314,9 +286,30 @@ FINAL_RESPONSE: tuple[Evaluator, ...] = (
     unsubscribe_line,
     tone_honoured,
     angle_honoured,
+    *WRITING,
+    reply_relevance,
+)
+FINAL_RESPONSE_NEXT: tuple[Evaluator, ...] = (*FINAL_RESPONSE, touch_purpose)
+"""The campaign touch's checks once the composer gives each touch its purpose (issue 12):
+switch `BY_KIND["final_response"]` to this with the sequence and reply sets' `gated`."""
+SEQUENCE: tuple[Evaluator, ...] = (
+    novelty,
+    touch_purpose,
+    *(each_touch(e) for e in (check_action, no_template_markers, grounded, unsubscribe_line)),
+    *(each_touch(e) for e in WRITING),
+)
+REPLY: tuple[Evaluator, ...] = (
+    reply_relevance,
+    language_match,
+    *(if_email_expected(e) for e in (no_template_markers, grounded, unsubscribe_line)),
+    subject_clean,
+    names_cased,
+    cta_matches_offer,
 )
 BY_KIND: dict[str, tuple[Evaluator, ...]] = {
     "final_response": FINAL_RESPONSE,
+    "sequence": SEQUENCE,
+    "reply": REPLY,
     "plan_coercion": (exact_match("plan_exact", ("plan",)),),
     "role_plan_repair": (exact_match("roles_exact", ("roles", "source")),),
     "review_verdicts": (exact_match("verdict_exact", ("passed", "notes")),),

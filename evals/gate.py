@@ -107,6 +107,27 @@ def run_gate(
     return report(flip, decision, verdicts, baseline, candidate)
 
 
+def run_instructions_gate(
+    seat: str,
+    baseline: tuple[str, str | None],
+    candidate: tuple[str, str],
+    context: Context,
+    datasets: list[Dataset],
+    **options: Any,
+) -> dict[str, Any]:
+    """Run the model's paths with a seat's current instructions and a proposal's.
+
+    `baseline` and `candidate` are (label, text); a None baseline text means the shipped
+    instructions.
+    """
+    flip = FlagFlip(f"{seat} instructions", baseline[0], candidate[0], MODEL_PATHS)
+    base_text = {seat: baseline[1]} if baseline[1] is not None else None
+    base_run = run_evals(datasets, context, instructions=base_text, **options)
+    cand_run = run_evals(datasets, context, instructions={seat: candidate[1]}, **options)
+    decision, verdicts = decide(base_run, cand_run)
+    return report(flip, decision, verdicts, base_run, cand_run)
+
+
 def decide(baseline: EvalRun, candidate: EvalRun) -> tuple[Decision, list[PathVerdict]]:
     """PROMOTE if every path clears the gate and holds; ROLLBACK on any regression; else HOLD."""
     verdicts = [compare(b, c) for b, c in zip(baseline.paths, candidate.paths, strict=True)]

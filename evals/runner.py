@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import tempfile
 import threading
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from langsmith.schemas import Example
 
 from coachgraph.runner.door import ensure_door
 from coachgraph.runner.drafting import orchestrator
-from evals.datasets import ID_NAMESPACE, Dataset, DatasetSpec
+from coachgraph.store.crm import CrmStore
+from coachgraph.store.prompts import install_current
+from evals.datasets import GRAPH_KINDS, ID_NAMESPACE, Dataset, DatasetSpec
 from evals.evaluators import BY_KIND, Evaluator
 from evals.scenarios import EVAL_NOW, load_scenarios
 from evals.targets import Runner, Target, target_for
@@ -130,14 +133,16 @@ def run_evals(
     judge: bool = False,
     client: Client | None = None,
     progress: Progress | None = None,
+    instructions: Mapping[str, str] | None = None,
 ) -> EvalRun:
     """Run every dataset's target and evaluators; upload only when given a LangSmith client.
 
     Graph datasets run the real email orchestrator (`graph` replaces it for a candidate)
-    against a throwaway SQLite CRM built from their records, at a fixed instant.
+    against a throwaway SQLite CRM built from their records, at a fixed instant; with
+    `instructions` (seat → text), those seats' current instructions there.
     """
-    config = run_config(context, datasets, judge=judge)
-    with _scenario_runner(datasets, context, graph) as runner:
+    config = run_config(context, datasets, judge=judge) | _instructions_config(instructions)
+    with _scenario_runner(datasets, context, graph, instructions or {}) as runner:
         paths = [
             _run_one(d, runner, config, concurrency, judge, client, progress) for d in datasets
         ]
@@ -146,9 +151,12 @@ def run_evals(
 
 @contextlib.contextmanager
 def _scenario_runner(
-    datasets: list[Dataset], context: Context, graph: OrchestratorGraph | None
+    datasets: list[Dataset],
+    context: Context,
+    graph: OrchestratorGraph | None,
+    instructions: Mapping[str, str],
 ) -> Iterator[Runner | None]:
-    needing = [d for d in datasets if d.spec.kind in ("final_response", "paths")]
+    needing = [d for d in datasets if d.spec.kind in GRAPH_KINDS]
     if not needing:
         yield None
         return
@@ -156,8 +164,18 @@ def _scenario_runner(
         db_url = f"sqlite:///{Path(tmp) / 'eval.db'}"
         run_context = ensure_door(context.replace(db_url=db_url, now=EVAL_NOW))
         contacts = load_scenarios(db_url, needing)
+        for seat, text in instructions.items():
+            install_current(CrmStore(db_url), seat, text, EVAL_NOW)
         with orchestrator(run_context, graph) as app:
             yield Runner(app=app, context=run_context, contacts=contacts)
+
+
+def _instructions_config(instructions: Mapping[str, str] | None) -> dict[str, Any]:
+    """Which instructions a run used, by digest (the texts are in the prompt versions)."""
+    if not instructions:
+        return {}
+    digests = {s: hashlib.sha256(t.encode()).hexdigest()[:12] for s, t in instructions.items()}
+    return {"instructions": digests}
 
 
 def _run_one(

@@ -11,15 +11,21 @@ from nodes.campaign.coach_plan import coach_brief as brief_for_coach
 from nodes.campaign.coach_plan import plan_sequence
 from nodes.campaign.coach_rules import coerce_coach_plan
 from nodes.campaign.compose_touch import CompiledOrchestrator
+from nodes.campaign.send_touch import record_touch
 from nodes.email.plan_roles import repair_role_plan
 from nodes.email.review_draft import review_email
 from schemas.context import Context
+from schemas.door import Delivery, Send
 from schemas.orchestrator import OrchestratorInput
 from schemas.values import normalize_email
 
 Target = Callable[[dict[str, Any]], dict[str, Any]]
 EVAL_CAMPAIGN = "eval"
 """Campaign id given to campaign touches in evals (memory is per contact, not per campaign)."""
+SEQUENCE_TOUCHES = 6
+"""Touches a sequence record runs when it names no other count (SPEC §6: six purposes)."""
+TOUCH_FIELDS = ("action", "subject", "body", "facts_used", "composer", "review_passed")
+"""What a sequence's output keeps of each touch's run."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,57 @@ class Runner:
     def final_response(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """A campaign touch: the plan in force (the coach's, with its flag), then the draft."""
         plan = self.plan_for(inputs)
-        out = self.invoke(inputs, plan)
+        return self.shaped(self.invoke(inputs, plan), plan)
+
+    def reply(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """An answer to the record's inbound, and whether the run handed it to a person."""
+        return self.final_response(inputs)
+
+    def sequence(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Touches 1 to `inputs.touches` (default 6) for one contact, as a campaign sends them.
+
+        Each drafted touch is recorded as sent before the next is drafted, so every touch
+        sees its predecessors in the history and in the contact's memory (facts used).
+        """
+        plan = self.plan_for(inputs)
+        touches = []
+        for number in range(1, int(inputs.get("touches") or SEQUENCE_TOUCHES) + 1):
+            shaped = self.shaped(self.invoke(inputs | {"touch": number}, plan), plan)
+            touches.append({"touch": number} | {k: shaped[k] for k in TOUCH_FIELDS})
+            if shaped["subject"] and shaped["body"]:
+                self.record_sent(inputs, number, shaped)
+        return {
+            "action": "sequence",
+            "touches": touches,
+            "plan": plan,
+            "composer": touches[0]["composer"] if touches else None,
+            "sender_name": self.context.sender_name,
+            "sender_company": self.context.sender_company,
+        }
+
+    def record_sent(self, inputs: dict[str, Any], touch: int, shaped: dict[str, Any]) -> None:
+        """Record a drafted touch as sent, as the campaign's sender would: history and memory."""
+        contact_id = self.contact_id(inputs)
+        send = Send(
+            thread_id=f"{EVAL_CAMPAIGN}:{contact_id}",
+            touch=touch,
+            campaign_id=EVAL_CAMPAIGN,
+            to=normalize_email(inputs["contact"]["email"]),
+            subject=shaped["subject"],
+            body=shaped["body"],
+            contact_id=contact_id,
+        )
+        message_id = f"<{EVAL_CAMPAIGN}-{contact_id}-touch{touch}@coachgraph.invalid>"
+        delivery = Delivery(outcome="sent", at=self.context.door.now(), message_id=message_id)
+        record_touch(
+            self.context.door, self.app.store, send, delivery, contact_id, shaped["facts_used"]
+        )
+
+    def shaped(self, out: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+        """One orchestrator run as the evaluators read it."""
         draft = out.get("draft") or {}
         meta = out.get("graph_meta", {})
+        status = (out.get("report") or {}).get("status")
         return {
             "action": out["action"],
             "blocked_reason": out.get("blocked_reason"),
@@ -70,6 +124,7 @@ class Runner:
             "composer": meta.get("composer"),
             "facts_used": meta.get("facts_used", []),
             "review_passed": meta.get("review_passed"),
+            "needs_attention": status == "needs_attention" or bool(meta.get("needs_attention")),
             "path": out.get("path", []),
             "sender_name": self.context.sender_name,
             "sender_company": self.context.sender_company,
@@ -133,4 +188,9 @@ def target_for(kind: Kind, runner: Runner | None) -> Target:
         return pure[kind]
     if runner is None:
         raise ValueError(f"{kind} examples run the orchestrator and need a Runner")
-    return runner.final_response if kind == "final_response" else runner.paths
+    graph: dict[str, Target] = {
+        "final_response": runner.final_response,
+        "sequence": runner.sequence,
+        "reply": runner.reply,
+    }
+    return graph.get(kind, runner.paths)

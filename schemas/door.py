@@ -131,6 +131,10 @@ class Door(Protocol):
         """Append events to the audit log, in order, in one write."""
         ...
 
+    def instructions(self, seat: str) -> str | None:
+        """The seat's current promoted instructions (SPEC §14), or None for the shipped ones."""
+        ...
+
 
 DoorFactory = Callable[["Context"], Door]
 """Builds the door for a run's context."""

@@ -20,8 +20,8 @@ from coachgraph.demo.mail import (
     one_click_unsubscribe,
     read_mailbox,
 )
+from coachgraph.mail.errors import SendRefused
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.mail.transport import SendRefused
 from coachgraph.runner.approvals import decide, pending_approvals
 from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime, create_campaign, enroll
 from coachgraph.runner.door import CrmDoor

@@ -15,15 +15,10 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, func, select
 
+from coachgraph.mail.errors import RecipientRejected, SendAmbiguous, SendRefused
+from coachgraph.mail.message import OutgoingEmail, build_message
 from coachgraph.mail.pacing import Slot, wait_until
-from coachgraph.mail.transport import (
-    OutgoingEmail,
-    RecipientRejected,
-    SendAmbiguous,
-    SendRefused,
-    Transport,
-    build_message,
-)
+from coachgraph.mail.transport import Transport
 from coachgraph.store.audit import write_audit, write_events
 from coachgraph.store.crm import CrmStore, enrollments, outbox, utcnow_iso
 from schemas.door import Delivery, Outcome

@@ -9,18 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from coachgraph.llm.client import make_llm
+from coachgraph.mail.message import OutgoingEmail, reply_subject, without_reply_prefix
 from coachgraph.mail.outbox import deliver, earlier_sends, idempotency_key
 from coachgraph.mail.pacing import Slot
-from coachgraph.mail.transport import (
-    OutgoingEmail,
-    make_transport,
-    reply_subject,
-    without_reply_prefix,
-)
+from coachgraph.mail.transport import make_transport
 from coachgraph.mail.windows import SendWindow
 from coachgraph.store.audit import append_events
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.engine import context_timeouts
+from coachgraph.store.prompts import current_instructions
 from schemas.context import Context
 from schemas.crm import MAX_FACTS, CompanyRecord, ContactRecord, FactRecord, MessageRecord
 from schemas.door import Delivery, JsonModel, Send, Standing
@@ -158,6 +155,10 @@ class CrmDoor:
     def audit(self, events: Sequence[AuditEvent]) -> None:
         """Append events to the audit log in one transaction."""
         append_events(self.crm, events)
+
+    def instructions(self, seat: str) -> str | None:
+        """The seat's current promoted instructions, or None (read at most every 30 s)."""
+        return current_instructions(self.crm, seat)
 
 
 def _send_event(send: Send, now: datetime, subject: str) -> AuditEvent:

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from coachgraph.mail.message import OutgoingEmail
 from coachgraph.mail.outbox import outcome_counts, resend, settle, unknown_row
-from coachgraph.mail.transport import OutgoingEmail, make_transport
+from coachgraph.mail.transport import make_transport
 from coachgraph.runner.tick import check_config
 from coachgraph.store import due_index
 from coachgraph.store.audit import append_events

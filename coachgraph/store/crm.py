@@ -202,7 +202,8 @@ prompt_versions = Table(
     Index("ix_prompt_versions_seat", "seat", "id"),
 )
 """Governed prompt updates (SPEC §14): every proposal for a seat's instructions, whether the
-gate promoted it (`current`, `superseded`) or not (`refused`), with who, why and when."""
+gate promoted it (`current`, `superseded`, `rolled_back`) or not (`refused`), with who, why
+and when (see `coachgraph.store.prompts`)."""
 
 inbound_state = Table(
     "inbound_state",

@@ -120,7 +120,19 @@ def decision_event(state: CampaignState, decision: dict[str, Any], at: str) -> A
         latency_s=waited,
         refused=refused,
         feedback=str(decision["args"]) if kind == "response" else None,
+        **_edit_texts(pending, decision),
     )
+
+
+def _edit_texts(pending: PendingTouch, decision: dict[str, Any]) -> dict[str, Any]:
+    """An edit's draft before and after, for the reviewer feedback a prompt update learns from."""
+    if decision["type"] != "edit":
+        return {}
+    args = cast(dict[str, Any], decision["args"])["args"]
+    return {
+        "before": {"subject": pending["subject"], "body": pending["body"]},
+        "after": {"subject": args["subject"], "body": args["body"]},
+    }
 
 
 def unsendable(notes: list[str]) -> list[str]:

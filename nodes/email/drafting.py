@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from nodes.email.instructions import SEAT, composer_system
 from nodes.email.offline_composer import (
     ComposeRequest,
     compose_email,
@@ -28,7 +29,8 @@ OFFLINE = {"compose": compose_email, "reply": compose_reply}
 def write_draft(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
     """Write one draft of `kind` with the model, or offline when the model cannot answer."""
     request = ComposeRequest(**state["request"])
-    system, user = PROMPTS[kind]
+    _, user = PROMPTS[kind]
+    system = composer_system(kind, context_of(runtime).door.instructions(SEAT))
     result = (
         context_of(runtime)
         .door.model("standard")

@@ -29,8 +29,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from coachgraph.demo.run import load_demo_crm
+from coachgraph.mail.message import OutgoingEmail, build_message
 from coachgraph.mail.outbox import idempotency_key
-from coachgraph.mail.transport import OutgoingEmail, build_message, make_transport
+from coachgraph.mail.transport import make_transport
 from coachgraph.mail.unsubscribe import token_for
 from coachgraph.runner.campaigns import create_campaign, enroll
 from coachgraph.runner.tick import check_config

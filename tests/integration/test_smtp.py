@@ -14,15 +14,10 @@ from typing import TypeVar
 import pytest
 from pydantic import SecretStr
 
-from coachgraph.mail.transport import (
-    OutgoingEmail,
-    SendAmbiguous,
-    SendRefused,
-    SmtpTransport,
-    build_message,
-    ensure_unsubscribe_line,
-    make_transport,
-)
+from coachgraph.mail.errors import SendAmbiguous, SendRefused
+from coachgraph.mail.message import OutgoingEmail, build_message, ensure_unsubscribe_line
+from coachgraph.mail.smtp import SmtpTransport
+from coachgraph.mail.transport import make_transport
 from schemas.context import Context
 from tests.integration.smtp_server import BrokenSmtpServer, SmtpServer
 

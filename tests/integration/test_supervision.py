@@ -18,8 +18,8 @@ from typing import Any, Generic, TypeVar
 import pytest
 from pydantic import SecretStr
 
+from coachgraph.mail.message import OutgoingEmail
 from coachgraph.mail.outbox import deliver, idempotency_key
-from coachgraph.mail.transport import OutgoingEmail
 from coachgraph.runner.supervision import release
 from coachgraph.runner.threads import status_rows
 from coachgraph.store.audit import audit_rows

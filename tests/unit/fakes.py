@@ -158,6 +158,10 @@ class FakeDoor:
     def audit(self, events: Sequence[AuditEvent]) -> None:
         self.audit_log.extend(events)
 
+    def instructions(self, seat: str) -> str | None:
+        """No promoted instructions: every seat uses the shipped ones."""
+        return None
+
     def audit_types(self) -> list[str]:
         """The audit log's event types, in order."""
         return [e["type"] for e in self.audit_log]

@@ -14,19 +14,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from coachgraph.mail.transport import (
-    FileTransport,
+from coachgraph.mail.errors import SendAmbiguous, SendRefused
+from coachgraph.mail.message import (
     OutgoingEmail,
-    SendAmbiguous,
-    SendRefused,
-    SmtpTransport,
     build_message,
     ensure_unsubscribe_line,
-    maildir_key,
-    make_transport,
     message_id_for,
-    transport_for,
 )
+from coachgraph.mail.smtp import SmtpTransport
+from coachgraph.mail.transport import FileTransport, maildir_key, make_transport, transport_for
 from nodes.email.offline_composer import UNSUBSCRIBE_LINE
 from schemas.context import Context
 from schemas.errors import UserError

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from coachgraph.mail.transport import OutgoingEmail, build_message, make_transport
+from coachgraph.mail.message import OutgoingEmail, build_message
+from coachgraph.mail.transport import make_transport
 from coachgraph.mail.unsubscribe import (
     MIN_SECRET_CHARS,
     TokenError,
