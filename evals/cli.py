@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -185,9 +186,14 @@ def _print_paths(run: EvalRun) -> None:
 
 
 def _print_gate(result: dict[str, Any], path: Path) -> None:
-    table = Table(
-        title=f"Gate: {result['flag']} {result['baseline_value']} → {result['candidate_value']}"
-    )
+    print_gate_paths(result)
+    text.print(f"{result['decision']} (exit {result['exit_code']}); report: {path}")
+
+
+def print_gate_paths(result: dict[str, Any]) -> None:
+    """A gate result's table of paths, then why each path scored as it did."""
+    title = f"Gate: {result['flag']} {result['baseline_value']} → {result['candidate_value']}"
+    table = Table(title=escape(title))
     for column in ("path", "examples", "baseline", "candidate", "delta", "noise", "verdict"):
         table.add_column(column, overflow="fold")
     for row in result["paths"]:
@@ -205,7 +211,6 @@ def _print_gate(result: dict[str, Any], path: Path) -> None:
         text.print(f"  {row['path']}: {row['why']}", soft_wrap=True)
         for failure in row["candidate_failures"][:FAILURES_SHOWN]:
             text.print(f"    {failure['id']}: {'; '.join(failure['reasons'])}", soft_wrap=True)
-    text.print(f"{result['decision']} (exit {result['exit_code']}); report: {path}")
 
 
 def _default_report(flag: str) -> Path:

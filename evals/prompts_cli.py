@@ -19,7 +19,7 @@ from coachgraph.config.settings import load_settings
 from coachgraph.runner.feedback import collect_feedback, feedback_section
 from coachgraph.store import prompts as store
 from coachgraph.store.crm import CrmStore
-from evals.cli import FAILURES_SHOWN, _progress, _run_options, run_options
+from evals.cli import _progress, _run_options, print_gate_paths, run_options
 from evals.datasets import load_datasets
 from evals.gate import EXIT_CODES, MODEL_PATHS, run_instructions_gate
 from nodes.email.instructions import shipped_instructions
@@ -137,7 +137,7 @@ def show(version_id: int, as_json: bool) -> None:
         soft_wrap=True,
     )
     if found.gate_report:
-        _print_report(found.gate_report)
+        print_gate_paths(found.gate_report)
 
 
 @prompts_group.command("rollback")
@@ -234,7 +234,7 @@ def _proposal_text(crm: CrmStore, seat: str, file: Path | None, campaign_id: str
 
 
 def _print_decision(stored: store.PromptVersion, report: dict[str, Any]) -> None:
-    _print_report(report)
+    print_gate_paths(report)
     if stored.status == "current":
         text.print(f"PROMOTE: version {stored.id} is now {stored.seat}'s current instructions")
     else:
@@ -243,23 +243,3 @@ def _print_decision(stored: store.PromptVersion, report: dict[str, Any]) -> None
             f"{stored.seat}'s current instructions are unchanged (`coachgraph prompts show "
             f"{stored.id}`)"
         )
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    title = f"Gate: {report['flag']}: {report['baseline_value']} → {report['candidate_value']}"
-    table = Table(title=escape(title))
-    for column in ("path", "examples", "baseline", "candidate", "verdict"):
-        table.add_column(column, overflow="fold")
-    for row in report["paths"]:
-        table.add_row(
-            row["path"].split(":", 1)[-1],
-            str(row["examples"]),
-            f"{row['baseline']:.3f}",
-            f"{row['candidate']:.3f}",
-            row["verdict"],
-        )
-    out.print(table)
-    for row in report["paths"]:
-        text.print(f"  {row['path']}: {row['why']}", soft_wrap=True)
-        for failure in row["candidate_failures"][:FAILURES_SHOWN]:
-            text.print(f"    {failure['id']}: {'; '.join(failure['reasons'])}", soft_wrap=True)
