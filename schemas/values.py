@@ -75,3 +75,16 @@ def suppression_hashes(raw: str) -> list[str]:
 def contact_id_for(email: str) -> str:
     """A stable contact id derived from the address, for rows imported without an id."""
     return "c_" + email_sha256(email)[:12]
+
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+def without_reply_prefix(subject: str) -> str:
+    """The subject without any `Re:`/`AW:`/`Fwd:` prefixes."""
+    return _REPLY_PREFIX.sub("", subject).strip()
+
+
+def reply_subject(subject: str) -> str:
+    """`Re: ` and the conversation's subject, never `Re: Re: …`."""
+    return "Re: " + without_reply_prefix(subject)

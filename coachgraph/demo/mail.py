@@ -14,6 +14,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from checkpoints.threads import parse_thread_id
 from coachgraph.inbound.apply import Outcome
 from coachgraph.inbound.maildir import read_maildir
 from coachgraph.mail.outbox import earlier_sends
@@ -124,7 +125,7 @@ def _last_sent(thread: str, crm: CrmStore) -> tuple[str, str, str]:
     if not sends:
         raise RuntimeError(f"demo: {thread} has sent nothing to answer yet")
     message_id, subject = sends[-1]
-    contact_id = thread.rpartition(":")[2]
+    contact_id = parse_thread_id(thread)[1]
     contact = crm.get_contact(contact_id)
     return (contact["email"] if contact else ""), message_id, subject
 

@@ -95,19 +95,6 @@ def message_id_for(idempotency_key: str, sender_email: str) -> str:
     return f"<{digest[:MESSAGE_ID_HEX_CHARS]}@{domain}>"
 
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
-
-
-def reply_subject(subject: str) -> str:
-    """`Re: ` and the conversation's subject, never `Re: Re: …`."""
-    return "Re: " + without_reply_prefix(subject)
-
-
-def without_reply_prefix(subject: str) -> str:
-    """The subject without any `Re:`/`AW:`/`Fwd:` prefixes."""
-    return _REPLY_PREFIX.sub("", subject).strip()
-
-
 def ensure_unsubscribe_line(body: str) -> str:
     """Return `body` as is when it has an opt-out line, else with the standard line appended.
 

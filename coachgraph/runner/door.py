@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from coachgraph.llm.client import make_llm
-from coachgraph.mail.message import OutgoingEmail, reply_subject, without_reply_prefix
+from coachgraph.mail.message import OutgoingEmail
 from coachgraph.mail.outbox import deliver, earlier_sends, idempotency_key
 from coachgraph.mail.pacing import Slot
 from coachgraph.mail.transport import make_transport
@@ -23,7 +23,7 @@ from schemas.crm import MAX_FACTS, CompanyRecord, ContactRecord, FactRecord, Mes
 from schemas.door import Delivery, JsonModel, Send, Standing
 from schemas.errors import UserError
 from schemas.supervision import AuditEvent, audit_event
-from schemas.values import iso, now_from
+from schemas.values import iso, now_from, reply_subject, without_reply_prefix
 
 
 class CrmDoor:

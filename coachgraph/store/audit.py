@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from checkpoints.threads import parse_thread_id
 from coachgraph.store.crm import CrmStore, audit_log
 from schemas.errors import UserError
 from schemas.supervision import AUDIT_TYPES, AuditEvent, AuditType, audit_event
@@ -74,9 +75,12 @@ def _row(event: AuditEvent) -> dict[str, Any]:
 
 def campaign_of(thread_id: str | None) -> str | None:
     """The campaign a campaign thread id names, or None."""
-    if thread_id and thread_id.startswith("campaign:") and ":contact:" in thread_id:
-        return thread_id.removeprefix("campaign:").split(":contact:", 1)[0]
-    return None
+    if not thread_id:
+        return None
+    try:
+        return parse_thread_id(thread_id)[0]
+    except UserError:  # not a campaign thread (a one-off draft's, say)
+        return None
 
 
 def audit_rows(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from nodes.email.review_draft import MAX_SUBJECT
 from nodes.email.text_rules import why_unquotable
 from schemas.coach import TONES
+from schemas.values import reply_subject
 
 GREETING = {
     "warm": "Hi {first},",
@@ -44,7 +45,6 @@ CALL_TO_ACTION = {
 """`{minutes}` and `{a_call}` take the offer's own length ("15 minutes", "a 15-minute call"),
 so the ask never contradicts the offer; without one, a short call."""
 _MINUTES = re.compile(r"\b(\d{1,3})[\s-]*(?:minutes?|mins?)\b", re.IGNORECASE)
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
 SIGN_OFF = {
     "warm": "Warmly,",
     "direct": "Best,",
@@ -126,8 +126,13 @@ def call_to_action(tone: str | None, offer: str | None) -> str:
     """The tone's ask, sized to the offer: a 15-minute offer never asks for 20 minutes."""
     found = _MINUTES.search(offer or "")
     minutes = f"{found.group(1)} minutes" if found else "a short call"
-    a_call = f"a {found.group(1)}-minute call" if found else "a short call"
-    return CALL_TO_ACTION[tone].format(minutes=minutes, a_call=a_call)
+    return CALL_TO_ACTION[tone].format(minutes=minutes, a_call=_a_call(offer))
+
+
+def _a_call(offer: str | None) -> str:
+    """`a 15-minute call` for a 15-minute offer; `a short call` when it names no length."""
+    found = _MINUTES.search(offer or "")
+    return f"a {found.group(1)}-minute call" if found else "a short call"
 
 
 def compose_reply(request: ComposeRequest) -> tuple[str, str]:
@@ -143,13 +148,13 @@ def compose_reply(request: ComposeRequest) -> tuple[str, str]:
             f"It sounds timely: I understand that {_as_clause(facts[0])}, and that is "
             "exactly the kind of situation we help with."
         )
-    found = _MINUTES.search(request.offer or "")
-    call = f"a {found.group(1)}-minute call" if found else "a short call"
     paragraphs.append(
         f"We offer {_offer(request)}. Would Tuesday or Thursday next week "
-        f"work for {call}? I'll bring answers to your questions."
+        f"work for {_a_call(request.offer)}? I'll bring answers to your questions."
     )
-    subject = reply_to(inbound_subject) if inbound_subject else f"Your note to us{_for(company)}"
+    subject = (
+        reply_subject(inbound_subject) if inbound_subject else f"Your note to us{_for(company)}"
+    )
     return _clip(subject, MAX_SUBJECT), "\n\n".join(paragraphs)
 
 
@@ -190,17 +195,12 @@ def _subject(request: ComposeRequest, company: str | None) -> str:
     if request.touch > 1:
         previous = clean(request.previous_subject)
         if previous:
-            return reply_to(previous)
+            return reply_subject(previous)
         return f"Following up{_for(company)}"
     angle = clean(request.angle)
     if angle and company:
         return _clip(f"{company}: {angle.rstrip('.')}", 78)
     return f"Quick idea for {company}" if company else "A quick idea for your team"
-
-
-def reply_to(subject: str) -> str:
-    """`Re: ` and the subject, never `Re: Re: …`."""
-    return "Re: " + _REPLY_PREFIX.sub("", subject).strip()
 
 
 def person_case(name: str | None) -> str | None:

@@ -118,3 +118,15 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
     """A scripted SMTP server on loopback (accepts, defers or rejects RCPT, kills clients)."""
     with ScriptedSmtpServer() as server:
         yield server
+
+
+def smtp_context(db_url: str, smtp: ScriptedSmtpServer) -> Context:
+    """A run context over `db_url` that sends through the scripted SMTP server."""
+    return Context(
+        db_url=db_url,
+        llm_api_key=None,
+        transport="smtp",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+    )

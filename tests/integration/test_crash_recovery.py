@@ -27,6 +27,7 @@ from coachgraph.store.due_index import get_enrollment
 from schemas.context import Context
 from schemas.values import iso
 from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
+from tests.integration.conftest import smtp_context
 from tests.integration.proc_helpers import (
     ScriptedSmtpServer,
     cli_env,
@@ -50,14 +51,7 @@ SECOND_TOUCH_GAP = timedelta(days=4)
 @pytest.fixture
 def campaign(demo_db: str, smtp: ScriptedSmtpServer) -> Campaign:
     """One contact enrolled at T0 and drafted (set up in this process, to save a start-up)."""
-    context = Context(
-        db_url=demo_db,
-        llm_api_key=None,
-        transport="smtp",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_starttls=False,
-    )
+    context = smtp_context(demo_db, smtp)
     started = start_campaign(context, [CONTACT])
     drafted = started.tick(T0)
     assert (drafted["resumed"], drafted["drafted"]) == (1, 1), drafted

@@ -15,8 +15,8 @@ from coachgraph.mail.outbox import idempotency_key, outbox_row
 from coachgraph.runner.threads import record_inbound
 from coachgraph.store.crm import CrmStore
 from schemas.approval import HumanResponse
-from schemas.context import Context
 from tests.integration.campaign_helpers import T0, Campaign, start_campaign, thread
+from tests.integration.conftest import smtp_context
 from tests.integration.proc_helpers import ScriptedSmtpServer
 
 pytestmark = pytest.mark.integration
@@ -29,14 +29,7 @@ KEY = idempotency_key(THREAD, 1)
 @pytest.fixture
 def sent(demo_db: str, smtp: ScriptedSmtpServer) -> Campaign:
     """Touch 1 to Daniel, sent through a real SMTP server on loopback."""
-    context = Context(
-        db_url=demo_db,
-        llm_api_key=None,
-        transport="smtp",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_starttls=False,
-    )
+    context = smtp_context(demo_db, smtp)
     campaign = start_campaign(context, [CONTACT])
     campaign.tick(T0)
     campaign.decide(THREAD, HumanResponse(type="accept", args=None), T0)

@@ -20,11 +20,11 @@ from nodes.email.offline_composer import (
     compose_reply,
     finish_body,
     person_case,
-    reply_to,
     tone_for,
 )
 from nodes.email.review_draft import review_email
 from nodes.email.text_rules import find_markers
+from schemas.values import reply_subject
 
 BASE = ComposeRequest(
     first_name="Lucas",
@@ -304,7 +304,7 @@ def test_the_call_to_action_never_asks_for_more_time_than_the_offer(
 
 
 def test_a_reply_subject_never_doubles_its_prefix() -> None:
-    assert reply_to("RE: Re: Pricing question") == "Re: Pricing question"
+    assert reply_subject("RE: Re: Pricing question") == "Re: Pricing question"
 
 
 def test_no_tone_congratulates_on_whatever_the_news_is() -> None:
