@@ -85,7 +85,6 @@ SPECS: tuple[DatasetSpec, ...] = (
         "sequence",
         "One contact's whole sequence (touches 1–6, each sent before the next) → six emails, "
         "each new and each doing its position's job.",
-        gated=False,
     ),
     DatasetSpec(
         "agentic-sales:orchestrator:replies",
@@ -93,7 +92,6 @@ SPECS: tuple[DatasetSpec, ...] = (
         "reply",
         "An inbound of each intent, in several languages → a reply that answers it, in its "
         "language, or no reply at all (opt-out, out-of-office).",
-        gated=False,
     ),
 )
 """Every golden set. Record shapes, beyond `id`, `inputs`, `reference_outputs`, `metadata`:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evals.language import detect_language
 from evals.reply_checks import language_match, reply_relevance
 from evals.scoring import (
     Evaluator,
@@ -27,6 +26,7 @@ from evals.scoring import why_not as _why_not
 from evals.scoring import words as _words
 from evals.sequence_checks import each_touch, novelty, touch_purpose
 from evals.writing_checks import cta_matches_offer, names_cased, subject_clean
+from nodes.email.language import detect_language
 from nodes.email.text_rules import find_markers, has_opt_out_line
 
 __all__ = [
@@ -67,17 +67,6 @@ TONE_RULES: dict[str, dict[str, Any]] = {
     "warm": {"forbid": ("to whom it may concern",), "max": None},
     "consultative": {"forbid": (), "max": None, "asks": True},
 }
-# The opt-out line's common wordings in DE, FR, ES, IT, NL and PT (English is the reviewer's).
-FOREIGN_OPT_OUT = re.compile(
-    r"\bantworten sie\b.{0,40}\b(abmelden|stop|austragen)|\bwenn sie keine (weiteren )?"
-    r"(e-mails|nachrichten)|\brépondez\b.{0,30}\b(stop|désinscri\w*|désabonner)"
-    r"|\bsi vous ne souhaitez plus recevoir|\bresponda\b.{0,30}\b(baja|stop)"
-    r"|\bsi (prefiere|no desea) (no )?recibir|\brispond\w*\b.{0,30}\b(stop|cancella\w*)"
-    r"|\bse (preferisce|non desidera) (non )?ricevere|\bantwoord\w*\b.{0,30}\b(stop|afmelden)"
-    r"|\bals u geen\b.{0,30}\bwilt ontvangen|\brespond\w*\b.{0,30}\b(sair|descadastrar)"
-    r"|\bse (preferir|não quiser) (não )?receber",
-    re.IGNORECASE,
-)
 CTA_WORDS = re.compile(
     r"\b(call|chat|talk|meet|meeting|minutes?|time|calendar|demo|walk|open to|worth|"
     r"available|interested|conversation|useful|pilot|audit|work for you)\b",
@@ -193,8 +182,7 @@ def unsubscribe_line(
     inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any], subject: str, body: str
 ) -> Score:
     """The body tells the reader how to stop these emails."""
-    found = has_opt_out_line(body) or bool(FOREIGN_OPT_OUT.search(body))
-    ok = found or not ref.get("unsubscribe_line", True)
+    ok = has_opt_out_line(body) or not ref.get("unsubscribe_line", True)
     return _score("unsubscribe_line", ok, "no unsubscribe or opt-out line")
 
 
@@ -288,10 +276,8 @@ FINAL_RESPONSE: tuple[Evaluator, ...] = (
     angle_honoured,
     *WRITING,
     reply_relevance,
+    touch_purpose,
 )
-FINAL_RESPONSE_NEXT: tuple[Evaluator, ...] = (*FINAL_RESPONSE, touch_purpose)
-"""The campaign touch's checks once the composer gives each touch its purpose (issue 12):
-switch `BY_KIND["final_response"]` to this with the sequence and reply sets' `gated`."""
 SEQUENCE: tuple[Evaluator, ...] = (
     novelty,
     touch_purpose,

@@ -23,12 +23,14 @@ NOISE_FLOOR = 0.02
 """The smallest drop counted as noise, even when both runs are deterministic."""
 
 FINAL = "final_response"
+DRAFTS = (FINAL, "sequences", "replies")
+"""Every path whose outputs are drafts: a first touch, a whole sequence, a reply."""
 AFFECTED: dict[str, tuple[str, ...]] = {
-    "CAMPAIGN_COACH_ENABLED": (FINAL, "plan_coercion"),
-    "ORCHESTRATOR_ROLE_PLAN": (FINAL, "node_paths", "role_plan_repair"),
-    "LLM_KILL_SWITCH": (FINAL, "node_paths"),
+    "CAMPAIGN_COACH_ENABLED": (*DRAFTS, "plan_coercion"),
+    "ORCHESTRATOR_ROLE_PLAN": (*DRAFTS, "node_paths", "role_plan_repair"),
+    "LLM_KILL_SWITCH": (*DRAFTS, "node_paths"),
 }
-MODEL_PATHS = (FINAL, "node_paths")
+MODEL_PATHS = (*DRAFTS, "node_paths")
 """What any other setting (a model, an endpoint, a timeout) can change: the model's paths."""
 
 

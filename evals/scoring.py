@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
+
+# Word-level helpers the composer shares: defined once in the lower layer, re-exported here.
+from nodes.email.language import keywords as keywords
+from nodes.email.language import sentences as sentences
+from nodes.email.language import words as words
 
 
 class Score(TypedDict):
@@ -18,9 +22,6 @@ class Score(TypedDict):
 
 Evaluator = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Score]
 DraftCheck = Callable[[dict[str, Any], dict[str, Any], dict[str, Any], str, str], Score]
-
-_WORD = re.compile(r"[\w'’]+")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 def score(key: str, ok: bool, why: str, passed: str = "ok") -> Score:
@@ -48,22 +49,6 @@ def on_draft(check: DraftCheck) -> Evaluator:
     return evaluate
 
 
-def words(text: str) -> list[str]:
-    """The text's words, lower-cased."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def sentences(text: str) -> list[str]:
-    """The text's sentences and lines, stripped, empty ones left out."""
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-
-
-def keywords(*phrases: str) -> re.Pattern[str]:
-    """One case-insensitive pattern matching any phrase as whole words (never inside one)."""
-    alternatives = "|".join(re.escape(p.strip()).replace(r"\ ", r"\s+") for p in phrases)
-    return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w'’])", re.IGNORECASE)
-
-
 def normalised(text: str) -> str:
     """Lower-case words joined by single spaces: punctuation, case and layout ignored."""
     return " ".join(words(text))
@@ -83,13 +68,21 @@ def content_words(text: str) -> set[str]:
     return {w for w in words(text) if len(w) > 3 and w not in _STOPWORDS}
 
 
-def facts_used_in(text: str, facts: list[str]) -> list[str]:
-    """The facts whose content words the text mostly repeats (at least two thirds)."""
+def facts_used_in(text: str, facts: list[str], names: Iterable[str] = ()) -> list[str]:
+    """The facts whose own content words the text mostly repeats (at least two thirds).
+
+    Words every fact shares, and the `names` (the company's, the contact's), say nothing
+    about which fact is quoted, so they are left out: "Acme moved to a four-day week" is not
+    quoted by an email that names Acme and says "next week".
+    """
     said = set(words(text))
+    meanings = [content_words(f) for f in facts]
+    shared = set.intersection(*meanings) if len(meanings) > 1 else set()
+    named = {w for n in names for w in words(n)}
     used = []
-    for fact in facts:
-        meaning = content_words(fact)
-        if meaning and len(meaning & said) * 3 >= len(meaning) * 2:
+    for fact, meaning in zip(facts, meanings, strict=True):
+        own = meaning - shared - named or meaning
+        if own and len(own & said) * 3 >= len(own) * 2:
             used.append(fact)
     return used
 

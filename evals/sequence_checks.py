@@ -12,7 +12,16 @@ import itertools
 import re
 from typing import Any
 
-from evals.scoring import Evaluator, Score, facts_used_in, normalised, score, sentences, words
+from evals.scoring import (
+    Evaluator,
+    Score,
+    facts_used_in,
+    normalised,
+    score,
+    sentences,
+    why_not,
+    words,
+)
 from nodes.email.text_rules import has_opt_out_line
 
 PURPOSES = {1: "introduction", 2: "value", 3: "proof", 4: "question", 5: "resource", 6: "closing"}
@@ -112,15 +121,16 @@ def novelty(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str, Any]
     drafted = [t for t in touches_of(inputs, outputs) if t.get("body")]
     facts = [str(f.get("fact")) for f in inputs.get("facts", [])]
     boilerplate = _shared_paragraphs(drafted)
+    names = [*(inputs.get("company") or {}).values(), *(inputs.get("contact") or {}).values()]
     problems = []
     for a, b in itertools.combinations(drafted, 2):
         pair = f"touches {a['touch']} and {b['touch']}"
-        problems += [f"{pair} {what}" for what in _repeats(a, b, facts, boilerplate)]
+        problems += [f"{pair} {what}" for what in _repeats(a, b, facts, boilerplate, names)]
     return score("novelty", not problems, "; ".join(problems), f"{len(drafted)} touches, all new")
 
 
 def _repeats(
-    a: dict[str, Any], b: dict[str, Any], facts: list[str], boilerplate: set[str]
+    a: dict[str, Any], b: dict[str, Any], facts: list[str], boilerplate: set[str], names: list[Any]
 ) -> list[str]:
     found = []
     if _similarity(_core(a["body"], boilerplate), _core(b["body"], boilerplate)) >= SIMILAR_BODIES:
@@ -130,13 +140,13 @@ def _repeats(
         found.append(f"open alike: {opening!r}")
     if a.get("subject") and _bare_subject(a["subject"]) == _bare_subject(b.get("subject") or ""):
         found.append(f"share the subject {a['subject']!r}")
-    shared = set(_facts_in(a, facts)) & set(_facts_in(b, facts))
+    shared = set(_facts_in(a, facts, names)) & set(_facts_in(b, facts, names))
     found += [f"both quote {fact!r}" for fact in sorted(shared)]
     return found
 
 
-def _facts_in(touch: dict[str, Any], facts: list[str]) -> list[str]:
-    said = facts_used_in(touch["body"], facts)
+def _facts_in(touch: dict[str, Any], facts: list[str], names: list[Any]) -> list[str]:
+    said = facts_used_in(touch["body"], facts, [str(n) for n in names if n])
     recorded = [f for f in facts if any(normalised(u) in normalised(f) for u in _used(touch))]
     return [*said, *recorded]
 
@@ -157,8 +167,10 @@ def _shared_paragraphs(touches: list[dict[str, Any]]) -> set[str]:
 
 
 def _core(body: str, boilerplate: set[str]) -> list[str]:
-    paragraphs = [p for p in _paragraphs(body) if p not in boilerplate]
-    return " ".join(paragraphs[1:] if len(paragraphs) > 1 else paragraphs).split()
+    """The body's words past its greeting line, without the paragraphs every touch carries."""
+    paragraphs = _paragraphs(body)
+    after_greeting = paragraphs[1:] if len(paragraphs) > 1 else paragraphs
+    return " ".join(p for p in after_greeting if p not in boilerplate).split()
 
 
 def _similarity(a: list[str], b: list[str]) -> float:
@@ -192,7 +204,8 @@ def touch_purpose(inputs: dict[str, Any], outputs: dict[str, Any], ref: dict[str
     checked = 0
     for touch in touches_of(inputs, outputs):
         if not touch.get("body"):
-            problems.append(f"touch {touch.get('touch')}: no draft")
+            why = why_not(touch) or why_not(outputs)
+            problems.append(f"touch {touch.get('touch')}: no draft" + (f" ({why})" if why else ""))
             continue
         checked += 1
         problems += [f"touch {touch['touch']}: {p}" for p in purpose_problems(touch)]

@@ -64,8 +64,9 @@ def delegate_to(kind: WorkerKind, worker: Worker) -> Callable[..., dict[str, Any
             "draft": result["draft"],
             "revisions": state.get("revisions", 0) + int(revising),
             "graph_meta": {
-                "facts_used": request.facts,
+                "facts_used": result.get("facts_used", []),
                 "composer": result["draft_provenance"]["source"],
+                "needs_attention": result.get("attention"),
             },
             "provenance": {"draft": result["draft_provenance"]},
             "llm_calls": result.get("llm_calls", []),

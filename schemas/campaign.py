@@ -50,6 +50,8 @@ class TouchRecord(TypedDict):
     """When it was sent or skipped (UTC ISO); the next gap counts from here."""
     message_id: str | None
     edited: bool
+    subject: NotRequired[str]
+    """The subject it went out with; follow-ups answer the first one (`Re:`)."""
 
 
 class CampaignInput(TypedDict, total=False):

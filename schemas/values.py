@@ -77,11 +77,17 @@ def contact_id_for(email: str) -> str:
     return "c_" + email_sha256(email)[:12]
 
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+# Reply and forward prefixes of the common mail clients' languages: Re, AW, Antw, SV, VS,
+# WG, Fw, TR, RV, R, Rif, Res, Réf, Odp; "RE :" (French spacing) and "Re[2]:" too.
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|antw(?:ort)?|sv|vs|wg|fwd?|tr|rv|r|rif|res|r[ée]f\.?|odp)"
+    r"\s*(?:\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE,
+)
 
 
 def without_reply_prefix(subject: str) -> str:
-    """The subject without any `Re:`/`AW:`/`Fwd:` prefixes."""
+    """The subject without any reply or forward prefixes (`Re:`, `AW:`, `RV:`, `Fwd:`…)."""
     return _REPLY_PREFIX.sub("", subject).strip()
 
 

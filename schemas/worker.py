@@ -21,11 +21,17 @@ class WorkerInput(TypedDict):
 
 
 class WorkerOutput(TypedDict):
-    """What the worker reports back: the signed draft and how it was made."""
+    """What the worker reports back: the signed draft, how it was made, what it quotes."""
 
     draft: Draft
     draft_provenance: Provenance
     llm_calls: list[dict[str, Any]]
+    facts_used: list[str]
+    """The facts the draft quotes: no later touch to this contact quotes them again."""
+    attention: str | None
+    """Why a person must look before it goes (a price to add, a question to answer)."""
+    language: str
+    """The draft's language (its footer is written in it)."""
 
 
 class WorkerState(WorkerInput, total=False):
@@ -34,3 +40,6 @@ class WorkerState(WorkerInput, total=False):
     draft: Draft
     draft_provenance: Provenance
     llm_calls: Annotated[list[dict[str, Any]], operator.add]
+    facts_used: list[str]
+    attention: str | None
+    language: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -14,9 +15,10 @@ from nodes.campaign.schedule_next import effective_plan, next_touch
 from nodes.delegation import delegation_event, handoff_problem, refusal
 from schemas.campaign import CampaignState, PendingTouch
 from schemas.context import Context, context_of
+from schemas.door import Door
 from schemas.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState
 from schemas.supervision import ROOT_DEPTH, make_report
-from schemas.values import iso
+from schemas.values import iso, reply_subject
 
 CompiledOrchestrator = CompiledStateGraph[
     OrchestratorState, Context, OrchestratorInput, OrchestratorOutput
@@ -87,13 +89,14 @@ def outcome(state: CampaignState, result: OrchestratorOutput, context: Context) 
 def _awaiting(state: CampaignState, result: OrchestratorOutput, context: Context) -> dict[str, Any]:
     meta, draft = result["graph_meta"], result["draft"] or {"subject": "", "body": ""}
     contact = context.door.contact(state["contact_id"]) or {"email": ""}
+    campaign = context.door.campaign(state["campaign_id"]) or {}
     pending = state.get("pending")
     return {
         "status": "awaiting_approval",
         "pending": PendingTouch(
             touch=next_touch(state),
             to=contact["email"],
-            subject=draft["subject"],
+            subject=threaded_subject(state, campaign, draft["subject"], context.door),
             body=draft["body"],
             review_passed=bool(meta["review_passed"]),
             review_notes=list(meta["review_notes"]),
@@ -104,6 +107,36 @@ def _awaiting(state: CampaignState, result: OrchestratorOutput, context: Context
         ),
         "provenance": {k: v for k, v in result["provenance"].items() if k != "safety"},
     }
+
+
+def threaded_subject(
+    state: CampaignState, campaign: dict[str, Any], subject: str, door: Door
+) -> str:
+    """The subject a person approves: a follow-up answers the first touch (SPEC §11).
+
+    The composer gives every touch its own subject; in a threaded campaign (the default) a
+    follow-up goes out as `Re:` the first touch's, so that is what the person sees. A campaign
+    with `new_thread_per_touch` keeps each touch's own.
+    """
+    settings = json.loads(campaign.get("settings") or "{}")
+    sent = [t for t in state.get("touches", []) if t["outcome"] != "skipped"]
+    if settings.get("new_thread_per_touch") or not sent:
+        return subject
+    first = sent[0].get("subject") or _first_sent_subject(state, door)
+    return reply_subject(first) if first else subject
+
+
+def _first_sent_subject(state: CampaignState, door: Door) -> str | None:
+    """For a thread from before touches kept their subject: its first email in the history."""
+    enrolled = state.get("enrolled_at") or ""
+    return next(
+        (
+            m["subject"]
+            for m in door.history(state["contact_id"])
+            if m["direction"] == "out" and m["at"] >= enrolled and m["subject"]
+        ),
+        None,
+    )
 
 
 def failed(summary: str, at: str) -> dict[str, Any]:

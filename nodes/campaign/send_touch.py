@@ -71,6 +71,7 @@ def send_touch(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any
         at=iso(delivery.at),  # an earlier crashed attempt's time: the next gap counts from it
         message_id=delivery.message_id,
         edited=pending["edited"],
+        subject=pending["subject"],
     )
     return {
         "touches": [*state.get("touches", []), record],

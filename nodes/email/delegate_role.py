@@ -84,6 +84,8 @@ def composer_report(update: dict[str, Any]) -> tuple[ReportStatus, str]:
     reason = update.get("provenance", {}).get("draft", {}).get("reason", "")
     if not draft.get("body"):
         return "failed", "no draft written"
+    if attention := update.get("graph_meta", {}).get("needs_attention"):
+        return "needs_attention", f"draft written for a person to finish: {attention}"
     return ("partial" if "fail-open" in reason else "success"), reason or "draft written"
 
 

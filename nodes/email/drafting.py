@@ -8,14 +8,14 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from nodes.delegation import HandoffRefused
 from nodes.email.instructions import SEAT, composer_system
-from nodes.email.offline_composer import (
-    ComposeRequest,
-    compose_email,
-    compose_reply,
-)
+from nodes.email.language import detect_language
+from nodes.email.offline_composer import ComposeRequest, compose_email
 from nodes.email.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
+from nodes.email.reply_composer import compose_reply
 from nodes.email.research_facts import select_facts
+from nodes.email.touch_copy import purpose_of
 from schemas.context import Context, context_of
 from schemas.llm import DraftOutput, LLMResult
 from schemas.orchestrator import OrchestratorState
@@ -23,7 +23,6 @@ from schemas.provenance import Provenance, provenance
 from schemas.worker import WorkerInput, WorkerKind, WorkerOutput, WorkerState
 
 PROMPTS = {"compose": (DRAFT_SYSTEM, DRAFT_USER), "reply": (REPLY_SYSTEM, REPLY_USER)}
-OFFLINE = {"compose": compose_email, "reply": compose_reply}
 
 
 def write_draft(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind) -> dict[str, Any]:
@@ -43,18 +42,44 @@ def write_draft(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind)
     )
     calls = [result.call.as_dict()] if result.call else []
     if result.value and result.value.subject.strip() and result.value.body.strip():
-        draft = {"subject": result.value.subject.strip(), "body": result.value.body.strip()}
         prov = provenance(
             "llm",
             f"drafted by {result.call.model if result.call else 'model'}",
             confidence=0.7,
             evidence=request.facts,
         )
+        written = {
+            "draft": {"subject": result.value.subject.strip(), "body": result.value.body.strip()},
+            "facts_used": list(request.facts),  # all it was given: none is offered again
+            "attention": None,
+            "language": _language_of(request) if kind == "reply" else "en",
+        }
     else:
-        subject, body = OFFLINE[kind](request)
-        draft = {"subject": subject, "body": body}
+        written = _offline(kind, request)
         prov = _offline_provenance(result, request)
-    return {"draft": draft, "draft_provenance": prov, "llm_calls": calls}
+    return written | {"draft_provenance": prov, "llm_calls": calls}
+
+
+def _offline(kind: WorkerKind, request: ComposeRequest) -> dict[str, Any]:
+    """The offline composer's draft, the facts it quoted, and what a person must look at."""
+    if kind == "compose":
+        email = compose_email(request)
+        draft = {"subject": email.subject, "body": email.body}
+        return {"draft": draft, "facts_used": email.facts_used, "attention": None, "language": "en"}
+    reply = compose_reply(request)
+    if reply is None:  # decide_action skips these first; a reply here would be a bug
+        raise HandoffRefused("an opt-out or out-of-office message gets no reply")
+    return {
+        "draft": {"subject": reply.subject, "body": reply.body},
+        "facts_used": list(reply.facts_used),
+        "attention": reply.needs_attention,
+        "language": reply.language,
+    }
+
+
+def _language_of(request: ComposeRequest) -> str:
+    """The inbound's language, so the footer a model's reply gets matches it; else English."""
+    return detect_language(request.inbound_body or "", min_hits=3) or "en"
 
 
 def _offline_provenance(result: LLMResult[DraftOutput], request: ComposeRequest) -> Provenance:
@@ -69,12 +94,15 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
     """What the composer may use: the brief's facts (or a safe pick), plan, offer, history."""
     contact = state["contact"]
     company: dict[str, Any] = dict(state.get("company") or {})
-    brief = state.get("brief") or select_facts(state.get("facts", []), used=[])
     memory = state.get("memory", {})
+    used = list(memory.get("facts_used", []))
+    brief = state.get("brief") or select_facts(state.get("facts", []), used=used)
     history = state.get("history", [])
     inbound = next((m for m in reversed(history) if m["direction"] == "in"), None)
     first_out = next((m["subject"] for m in history if m["direction"] == "out"), None)
     meta = state.get("graph_meta", {})
+    touch = state.get("touch", 1)
+    replying = inbound is not None and state["action"] == "reply"
     return ComposeRequest(
         first_name=contact["first_name"],
         last_name=contact["last_name"],
@@ -83,13 +111,15 @@ def build_request(state: OrchestratorState, runtime: Runtime[Context]) -> Compos
         industry=company.get("industry"),
         facts=brief["facts"],
         offer=state.get("offer") or context_of(runtime).offer,
-        touch=state.get("touch", 1),
+        touch=touch,
         angle=state.get("angle"),
         tone=state.get("tone"),
         feedback=state.get("feedback"),
         previous_subject=(memory.get("subjects") or [first_out])[0],
-        inbound_subject=inbound["subject"] if inbound and state["action"] == "reply" else None,
-        inbound_body=inbound["body"] if inbound and state["action"] == "reply" else None,
+        purpose=None if replying else purpose_of(touch),
+        used_facts=used,
+        inbound_subject=inbound["subject"] if inbound and replying else None,
+        inbound_body=inbound["body"] if inbound and replying else None,
         notes=list(meta.get("review_notes", [])) if state.get("draft") else [],
     )
 

@@ -6,13 +6,19 @@ and the data-is-not-instructions rule are appended by code, so no proposal can d
 
 from __future__ import annotations
 
-from nodes.email.prompts import DATA_RULE, DRAFT_SYSTEM, REPLY_SYSTEM
+from nodes.email.prompts import (
+    ANSWER_FORMAT,
+    DATA_RULE,
+    DRAFT_INSTRUCTIONS,
+    DRAFT_SYSTEM,
+    REPLY_SYSTEM,
+    SEQUENCE_RULE,
+)
 from schemas.worker import WorkerKind
 
 SEAT = "composer"
-ANSWER_FORMAT = 'Answer with one JSON object: {"subject": "...", "body": "..."}.'
 TASKS: dict[WorkerKind, str] = {
-    "compose": "",
+    "compose": SEQUENCE_RULE,
     "reply": (
         "This draft replies to the prospect's latest inbound email in the data: answer what "
         "they asked using only the data and propose a next step."
@@ -23,8 +29,7 @@ SHIPPED: dict[WorkerKind, str] = {"compose": DRAFT_SYSTEM, "reply": REPLY_SYSTEM
 
 def shipped_instructions() -> str:
     """The instructions the composer ships with: its first-touch prompt without the fixed tail."""
-    head = DRAFT_SYSTEM.removesuffix(DATA_RULE).strip()
-    return head.split("Answer with one JSON object", 1)[0].strip()
+    return DRAFT_INSTRUCTIONS
 
 
 def composer_system(kind: WorkerKind, instructions: str | None) -> str:

@@ -1,19 +1,29 @@
 """The offline composer: a deterministic, grounded email from hydrated facts.
 
-It runs when no model is configured and whenever a model call fails open, so
-the main job works with no key. It quotes facts verbatim (so every claim is
-traceable), honours the plan's angle and tone, and never emits a placeholder.
+It runs when no model is configured and whenever a model call fails open, so the main
+job works with no key. Each touch does its position's job in its own words
+(`touch_copy`); a fact is quoted nearly verbatim as a sentence, or left out
+(`fact_prose`), so every claim is traceable; it honours the plan's angle and tone, and
+never emits a placeholder.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 
-from nodes.email.review_draft import MAX_SUBJECT
+from nodes.email.fact_prose import fact_sentence
+from nodes.email.research_facts import already_used
 from nodes.email.text_rules import why_unquotable
+from nodes.email.touch_copy import (
+    DEFAULT_TOPIC,
+    FACT_LEAD_INS,
+    WORDINGS,
+    Wording,
+    purpose_of,
+)
 from schemas.coach import TONES
-from schemas.values import reply_subject
 
 GREETING = {
     "warm": "Hi {first},",
@@ -22,14 +32,6 @@ GREETING = {
     "casual": "Hey {first},",
     "consultative": "Hello {first},",
     None: "Hi {first},",
-}
-LEAD_IN = {
-    "warm": "I enjoyed reading that {fact}.",
-    "direct": "I saw that {fact}.",
-    "formal": "I recently read that {fact}.",
-    "casual": "Noticed that {fact}.",
-    "consultative": "While preparing this note, I read that {fact}.",
-    None: "I read that {fact}.",
 }
 CALL_TO_ACTION = {
     "warm": "Would you be open to a short call next week? Happy to work around your calendar.",
@@ -58,6 +60,10 @@ UNSUBSCRIBE_LINE = (
 )
 SHORTER = ("short", "brief", "concise", "fewer words", "too long")
 FALLBACK_OFFER = "a short walkthrough of how we could help"
+SUBJECT_LIMIT = 78
+_PRONOUNS = frozenset(
+    ("i", "we", "you", "they", "he", "she", "it", "our", "your", "their", "my", "this", "that")
+)
 # Quoted CRM text never supplies a brace or bracket, so no two harmless fields can join
 # into a marker such as "{title at company}".
 _DELIMITERS = str.maketrans({"{": "(", "}": ")", "[": "(", "]": ")"})
@@ -79,6 +85,10 @@ class ComposeRequest:
     tone: str | None = None
     feedback: str | None = None
     previous_subject: str | None = None
+    purpose: str | None = None
+    """The touch's job in the sequence (SPEC §6); None for a reply."""
+    used_facts: list[str] = field(default_factory=list)
+    """Facts earlier touches to this contact already quoted: never again."""
     inbound_subject: str | None = None
     inbound_body: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -103,65 +113,118 @@ def tone_for(request: ComposeRequest) -> str | None:
     return request.tone if request.tone in TONES else None
 
 
-def compose_email(request: ComposeRequest) -> tuple[str, str]:
-    """Subject and body (before signature and footer) for a first touch or follow-up."""
+@dataclass(frozen=True)
+class OfflineDraft:
+    """A draft before its signature and footer, and the facts it quotes."""
+
+    subject: str
+    body: str
+    facts_used: list[str] = field(default_factory=list)
+
+
+def compose_email(request: ComposeRequest) -> OfflineDraft:
+    """A first touch or follow-up that does its position's job (SPEC §6), in new words.
+
+    It quotes at most one fact, one no earlier touch used, rewritten as a sentence or left
+    out (`fact_sentence`); its opening, subject and body are its purpose's own.
+    """
     tone = tone_for(request)
-    company = clean(request.company)
-    facts = [f for f in (clean(x) for x in request.facts) if f]
+    purpose = purpose_of(request.touch)
+    fields = _fields(request)
+    wording = _pick(WORDINGS[purpose], fields["seed"], purpose)
     short = any(word in (request.feedback or "").lower() for word in SHORTER)
-    paragraphs = [_greeting(request, tone)]
-    if request.touch > 1:
-        paragraphs.append(_follow_up_opening(company))
-    if facts:
-        paragraphs.append(LEAD_IN[tone].format(fact=_as_clause(facts[0]), company=company))
-    if not short:
-        paragraphs.append(_relevance(request, company))
-        if len(facts) > 1:
-            paragraphs.append(f"I also saw that {_as_clause(facts[1])}.")
-    paragraphs.append(f"We offer {_offer(request)}. {call_to_action(tone, request.offer)}")
-    return _clip(_subject(request, company), MAX_SUBJECT), "\n\n".join(paragraphs)
+    fact, sentence = _fresh_fact(request, fields["company"])
+    lead_in = FACT_LEAD_INS[(request.touch - 1) % len(FACT_LEAD_INS)]
+    if purpose == "introduction":
+        middle = "" if short else _relevance(request, fields["company"])
+        ask = f"We offer {_offer(request)}. {call_to_action(tone, request.offer)}"
+    else:
+        middle = "" if short else wording.middle.format(**fields)
+        ask = wording.ask.format(**fields)
+    noticed = lead_in.format(fact=sentence) if sentence else ""
+    # The question touch explains its question before anything else; the others lead with
+    # the fact that makes the note about this company.
+    body = [noticed, middle] if purpose != "question" else [middle, noticed]
+    opening = wording.opening.format(**fields)
+    paragraphs = [_greeting(request, tone), opening, *(p for p in body if p), ask]
+    subject = wording.subject if fields["angle"] else wording.subject.replace("{angle}", "")
+    if subject.endswith(": "):
+        subject = "Quick idea for {company_or_team}"
+    subject = _capitalised(_clip(subject.format(**fields), SUBJECT_LIMIT))
+    return OfflineDraft(subject, "\n\n".join(paragraphs), [fact] if fact and sentence else [])
+
+
+def _fields(request: ComposeRequest) -> dict[str, str]:
+    """The values the wordings' placeholders take, each with a fallback."""
+    company = clean(request.company) or ""
+    angle = clean(request.angle) or ""
+    area = _area(clean(request.industry))
+    topic = _topic(angle, company) or DEFAULT_TOPIC
+    first = person_case(clean(request.first_name)) or ""
+    return {
+        "company": company,
+        "angle": _as_clause(angle),
+        "topic": topic,
+        "area": area,
+        "company_or_team": company or "your team",
+        "company_or_yours": company or "yours",
+        "at_company": f"at {company}" if company else "for your team",
+        "first_or_you": first or "you",
+        "a_call": call_length(request.offer),
+        "seed": f"{company}|{first}|{clean(request.last_name) or ''}",
+    }
+
+
+def _pick(wordings: tuple[Wording, ...], seed: str, purpose: str) -> Wording:
+    """One wording per contact and purpose, stable across runs, varied across contacts."""
+    return wordings[zlib.crc32(f"{seed}|{purpose}".encode()) % len(wordings)]
+
+
+def _fresh_fact(request: ComposeRequest, company: str) -> tuple[str | None, str | None]:
+    """The first brief fact no earlier touch used that reads as a sentence, and that sentence."""
+    for fact in request.facts:
+        if already_used(fact, request.used_facts):
+            continue
+        if sentence := fact_sentence(fact, company or None):
+            return fact, sentence
+    return None, None
+
+
+def _topic(angle: str, company: str) -> str | None:
+    """The angle as a phrase to write about ("cutting manual follow-up work …")."""
+    text = _as_clause(angle)
+    if not text or text.split()[0].lower() in _PRONOUNS:
+        return None  # a sentence ("We help teams …"), not a topic
+    if company and text.split()[0] in company.split():
+        return text  # it starts with the company's name
+    return _lower_first(text)
+
+
+def _area(industry: str | None) -> str:
+    """The reader's kind of team ("logistics teams"), or "teams like yours"."""
+    if not industry:
+        return "teams like yours"
+    name = industry if any(c.isupper() for c in industry[1:]) else industry.lower()
+    return f"{name} teams"
 
 
 def call_to_action(tone: str | None, offer: str | None) -> str:
     """The tone's ask, sized to the offer: a 15-minute offer never asks for 20 minutes."""
+    minutes = offer_minutes(offer)
+    length = f"{minutes} minutes" if minutes else "a short call"
+    return CALL_TO_ACTION[tone].format(minutes=length, a_call=call_length(offer))
+
+
+def offer_minutes(offer: str | None) -> str | None:
+    """The meeting length the offer names ("20" for "a 20-minute walkthrough"), if any."""
     found = _MINUTES.search(offer or "")
-    minutes = f"{found.group(1)} minutes" if found else "a short call"
-    return CALL_TO_ACTION[tone].format(minutes=minutes, a_call=_a_call(offer))
+    return found.group(1) if found else None
 
 
-def _a_call(offer: str | None) -> str:
+def call_length(offer: str | None) -> str:
     """`a 15-minute call` for a 15-minute offer; `a short call` when it names no length."""
-    found = _MINUTES.search(offer or "")
-    return f"a {found.group(1)}-minute call" if found else "a short call"
-
-
-def compose_reply(request: ComposeRequest) -> tuple[str, str]:
-    """Subject and body (before signature and footer) answering an inbound message."""
-    tone = tone_for(request)
-    company = clean(request.company)
-    inbound_subject = clean(request.inbound_subject)
-    facts = [f for f in (clean(x) for x in request.facts) if f]
-    topic = f" about \u201c{inbound_subject}\u201d" if inbound_subject else ""
-    paragraphs = [_greeting(request, tone), f"Thank you for your note{topic}."]
-    if facts:
-        paragraphs.append(
-            f"It sounds timely: I understand that {_as_clause(facts[0])}, and that is "
-            "exactly the kind of situation we help with."
-        )
-    paragraphs.append(
-        f"We offer {_offer(request)}. Would Tuesday or Thursday next week "
-        f"work for {_a_call(request.offer)}? I'll bring answers to your questions."
-    )
-    subject = (
-        reply_subject(inbound_subject) if inbound_subject else f"Your note to us{_for(company)}"
-    )
-    return _clip(subject, MAX_SUBJECT), "\n\n".join(paragraphs)
-
-
-def finish_body(body: str, *, tone: str | None, sender_name: str, sender_company: str) -> str:
-    """Append the sign-off, signature and unsubscribe line every draft carries."""
-    signature = "\n".join([SIGN_OFF.get(tone, "Best,"), sender_name, sender_company])
-    return f"{body.rstrip()}\n\n{signature}\n\n{UNSUBSCRIBE_LINE}"
+    minutes = offer_minutes(offer)
+    return f"a {minutes}-minute call" if minutes else "a short call"
 
 
 def _offer(request: ComposeRequest) -> str:
@@ -176,31 +239,12 @@ def _greeting(request: ComposeRequest, tone: str | None) -> str:
     return GREETING[tone].format(first=first, full=full)
 
 
-def _follow_up_opening(company: str | None) -> str:
-    return f"Following up on my earlier note{_for(company)}."
-
-
 def _relevance(request: ComposeRequest, company: str | None) -> str:
-    angle = clean(request.angle)
-    if angle:
-        return f"The reason I'm writing: {_lower_first(_as_clause(angle))}."
+    """Why the introduction is for this reader: their role, their kind of team."""
     title = clean(request.title)
     role = f"As {title}{_at(company)}" if title else "In your role"
-    focus = clean(request.industry)
-    area = f"{focus.lower()} teams" if focus else "teams like yours"
+    area = _area(clean(request.industry))
     return f"{role}, you are probably weighing how {area} can grow without adding manual work."
-
-
-def _subject(request: ComposeRequest, company: str | None) -> str:
-    if request.touch > 1:
-        previous = clean(request.previous_subject)
-        if previous:
-            return reply_subject(previous)
-        return f"Following up{_for(company)}"
-    angle = clean(request.angle)
-    if angle and company:
-        return _clip(f"{company}: {angle.rstrip('.')}", 78)
-    return f"Quick idea for {company}" if company else "A quick idea for your team"
 
 
 def person_case(name: str | None) -> str | None:
@@ -215,9 +259,15 @@ def _as_clause(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
+    """A phrase to write mid-sentence: "Cutting costs" → "cutting costs"; "EMEA" stays."""
+    head = text.split()[0] if text.split() else ""
+    if len(head) > 1 and head[0].isupper() and head[1:].islower() and head.isalpha():
         return text[0].lower() + text[1:]
     return text
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _for(company: str | None) -> str:

@@ -18,20 +18,41 @@ ROLE_PLAN_SYSTEM = (
 )
 ROLE_PLAN_USER = "DATA (task summary):\n{task}"
 
-DRAFT_SYSTEM = (
+DRAFT_INSTRUCTIONS = (
     "You write one short, specific B2B sales email for a person to review before sending. "
+    "Use at most one fact from `facts`, rewritten as a natural sentence in the email's "
+    "language, and leave out any fact that is bad news, very long, or in another language. "
     "Use only facts from the data; invent no numbers, names or claims. Address the contact "
-    "by first name when given. Honour the requested tone and angle. End with a clear call "
-    "to action. Do not write a signature or an unsubscribe line (they are added for you), "
-    "and never leave a placeholder such as {{first_name}} or [Company]. "
-    'Answer with one JSON object: {"subject": "...", "body": "..."}. ' + DATA_RULE
+    "by first name, written as people write it (not all capitals). Honour the plan's tone "
+    "and angle. End with a clear call to action whose length matches the offer. Do not "
+    "write a signature or an unsubscribe line (they are added for you), and never leave a "
+    "placeholder such as {{first_name}} or [Company]."
 )
-DRAFT_USER = "DATA (contact, company, facts, plan, offer, history, reviewer notes):\n{data}"
+"""The composer's shipped instructions: what a governed prompt update may replace (§14)."""
+SEQUENCE_RULE = (
+    "The email is touch `touch` of a sequence and does that touch's job, given as "
+    "`purpose`: introduction (who you are and why you write), value (what the prospect "
+    "gains), proof (what similar customers achieved, without invented numbers), question "
+    "(one direct question about their situation), resource (offer something useful to read) "
+    "or closing (say this is your last note). Never repeat an earlier touch: use a new "
+    "subject and opening, and never mention a fact listed in `used_facts`."
+)
+"""Fixed by code after any instructions, so no prompt update can drop it."""
+ANSWER_FORMAT = 'Answer with one JSON object: {"subject": "...", "body": "..."}.'
+DRAFT_SYSTEM = " ".join((DRAFT_INSTRUCTIONS, SEQUENCE_RULE, ANSWER_FORMAT, DATA_RULE))
+DRAFT_USER = (
+    "DATA (contact, company, facts, used_facts, touch and purpose, plan angle and tone, offer, "
+    "history, reviewer notes):\n{data}"
+)
 
 REPLY_SYSTEM = (
     "You write a short, helpful reply to an inbound email from a prospect, for a person to "
-    "review before sending. Answer their question using only the data, propose a next step, "
-    "and do not write a signature or an unsubscribe line. Never leave a placeholder. "
+    "review before sending, in the language the prospect wrote in. Answer what they asked "
+    "using only the data: a price question gets an answer about price (never an invented "
+    "figure), a timing answer is respected without asking to meet sooner, a referral is "
+    "thanked and followed, a 'not interested' gets a polite close with no pitch. Never "
+    "claim a capability the data does not state. Do not write a signature or an "
+    "unsubscribe line, and never leave a placeholder. "
     'Answer with one JSON object: {"subject": "...", "body": "..."}. ' + DATA_RULE
 )
 REPLY_USER = "DATA (contact, company, facts, the inbound message, offer):\n{data}"

@@ -54,6 +54,11 @@ def _verdict(state: OrchestratorState) -> tuple[ReportStatus, str]:
     meta = state.get("graph_meta", {})
     if not state.get("draft"):
         return "failed", f"touch {touch}: no draft came back"
+    if meta.get("needs_attention"):
+        return (
+            "needs_attention",
+            f"touch {touch} drafted for a person to finish: {meta['needs_attention']}",
+        )
     if meta.get("review_passed"):
         return "success", f"touch {touch} drafted; review passed"
     notes = "; ".join(meta.get("review_notes", []))

@@ -23,7 +23,7 @@ _SETTING_KEYS = (
 )
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|override|forget)\b.{0,40}\b(instruction|rule|prompt|previous|above)s?\b"
-    r"|\b(assistant|system prompt|system|ai)\s*:"
+    r"|\b(assistant|system prompt|system|ai)(?:\s+(?:note|message|instruction|override))?\s*:"
     r"|(?:^|[.!?\n]\s*)(?:user|human|developer|model|bot)\s*[:>]"
     r"|<\|?/?(?:system|im_start|im_end|assistant|user)\|?>|\[/?INST\]|^\s*#{2,}\s*\w"
     rf"|\b(?:{_SETTING_KEYS})\s*[:=]\s*\S"
@@ -32,7 +32,8 @@ _INSTRUCTION = re.compile(
     r"|from now on|new instructions?|instead,? (?:write|say|send|use|tell)"
     r"|(?:do not|don't|never) (?:mention|include|add|say|write|tell)"
     r"|always (?:say|write|include|mention|add|end|sign)|make sure (?:to|you)|be sure to"
-    r"|(?:set|change|switch) (?:the |your )?\w+ to|respond (?:with|in|only))\b"
+    r"|(?:set|change|switch) (?:the |your )?\w+ to|switch to (?:a|an|the)\b[^.\n]{0,30}\btone"
+    r"|respond (?:with|in|only))\b"
     r"|\b(cc|bcc|forward|send)\b.{0,40}@"
     r"|[\w.+-]+@[\w-]+\.[\w.]+",
     re.IGNORECASE | re.MULTILINE,
@@ -53,11 +54,33 @@ _OPT_OUT_LINE = re.compile(
     r"|\bif you(?:'d|’d| would)? (?:rather|prefer) not (?:to )?(?:hear|receive|get)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+# The same in DE, FR, ES, IT, NL and PT: "reply STOP", "if you would rather not receive",
+# "you can unsubscribe". "Abmeldungen sind gesunken" or "la tasa de bajas" tells nobody how.
+_FOREIGN_OPT_OUT_LINE = re.compile(
+    r"\bantworten sie\b.{0,40}\b(?:abmelden|stop|austragen)"
+    r"|\bwenn sie keine (?:weiteren )?(?:e-mails|nachrichten)"
+    r"|\bsie können sich\b.{0,30}\b(?:abmelden|austragen)\b"
+    r"|\brépondez\b.{0,30}\b(?:stop|désinscri\w*|désabonner)"
+    r"|\bsi vous ne souhaitez plus recevoir"
+    r"|\bvous pouvez vous\b.{0,20}\b(?:désinscrire|désabonner)\b"
+    r"|\bresponda\b.{0,30}\b(?:baja|stop)|\bsi (?:prefiere|no desea) (?:no )?recibir"
+    r"|\bpuede darse de baja\b"
+    r"|\brispond\w*\b.{0,30}\b(?:stop|cancella\w*)"
+    r"|\bse (?:preferisce|non desidera) (?:non )?ricevere"
+    r"|\bantwoord\w*\b.{0,30}\b(?:stop|afmelden)|\bals u geen\b.{0,30}\bwilt ontvangen"
+    r"|\bu kunt zich\b.{0,20}\bafmelden\b"
+    r"|\brespond\w*\b.{0,30}\b(?:sair|descadastrar)|\bse (?:preferir|não quiser) (?:não )?receber",
+    re.IGNORECASE,
+)
 
 
 def has_opt_out_line(body: str) -> bool:
-    """True when `body` tells the reader how to opt out, in one of the common wordings."""
-    return bool(_OPT_OUT_LINE.search(body))
+    """True when `body` tells the reader how to opt out, in one of the common wordings.
+
+    English, German, French, Spanish, Italian, Dutch or Portuguese: a reply in the inbound's
+    language carries its footer in that language too.
+    """
+    return bool(_OPT_OUT_LINE.search(body) or _FOREIGN_OPT_OUT_LINE.search(body))
 
 
 def find_markers(text: str) -> list[str]:

@@ -12,9 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from coachgraph.demo.campaign import EDITED_BODY
 from coachgraph.mail.outbox import list_outbox
-from coachgraph.store.crm import CrmStore
+from coachgraph.store.crm import CrmStore, company_facts, contacts, messages, outbox
+from evals.sequence_checks import novelty, purpose_problems
 from schemas.values import parse_instant
 from tests.integration.conftest import Run, one_line_error
 
@@ -202,6 +205,7 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     assert {"approved", "edited", "rejected", "feedback"} <= kinds
     assert any(kind.endswith(", scheduled") for kind in decisions)
     assert_sent_in_windows_and_caps(f"sqlite:///{tmp_path / 'demo' / 'coachgraph.db'}")
+    assert_every_touch_new_and_on_purpose(f"sqlite:///{tmp_path / 'demo' / 'coachgraph.db'}")
     # Inbound mail arrives as it does in production: a reply, a bounce and an out-of-office
     # through the mailbox the inbox poll reads, and an unsubscribe as a one-click POST.
     inbound = [event for day in campaign["days"] for event in day["inbound"]]
@@ -412,3 +416,44 @@ def assert_sent_in_windows_and_caps(db_url: str) -> None:
         assert local.weekday() < 5 and 9 <= local.hour < 17, (row["to"], local)
     per_day = Counter(parse_instant(r["sent_at"]).date() for r in sent)
     assert max(per_day.values()) <= 12, per_day
+
+
+def assert_every_touch_new_and_on_purpose(db_url: str) -> None:
+    """No contact got two touches with the same body, opening or fact (SPEC §6).
+
+    Each drafted touch does its position's job: not the body a person rewrote, nor a first
+    touch that answers a contact who wrote first.
+    """
+    crm = CrmStore(db_url)
+    with crm.connect() as conn:
+        sent = conn.execute(
+            select(outbox.c.to_email, outbox.c.touch, outbox.c.body)
+            .where(outbox.c.status == "sent")
+            .order_by(outbox.c.to_email, outbox.c.touch)
+        ).all()
+        facts = conn.execute(
+            select(contacts.c.email, company_facts.c.fact).join(
+                company_facts, company_facts.c.company_domain == contacts.c.company_domain
+            )
+        ).all()
+        wrote_first = set(
+            conn.execute(
+                select(contacts.c.email)
+                .join(messages, messages.c.contact_id == contacts.c.id)
+                .where(messages.c.direction == "in")
+            ).scalars()
+        )
+    by_contact: dict[str, list[dict[str, object]]] = {}
+    for to, touch, body in sent:
+        by_contact.setdefault(to, []).append({"touch": touch, "subject": None, "body": body})
+    assert sum(len(t) >= 4 for t in by_contact.values()) >= 5  # whole sequences, not one touch
+    for to, touches in by_contact.items():
+        known = [{"fact": f} for email, f in facts if email == to]
+        verdict = novelty({"facts": known}, {"touches": touches}, {})
+        assert verdict["score"] == 1.0, (to, verdict["comment"])
+        for touch in touches:
+            if str(touch["body"]).startswith(EDITED_BODY[:40]):
+                continue  # the person's own words
+            if touch["touch"] == 1 and to in wrote_first:
+                continue  # the contact wrote first: touch 1 answers them (a reply)
+            assert purpose_problems(touch) == [], (to, touch)

@@ -197,8 +197,14 @@ def _crash_mid_send(env: dict[str, str], tmp_path: Path, smtp: ScriptedSmtpServe
     assert approve.wait().code == -signal.SIGKILL
     smtp.mode = "accept"
     expire_lease(env["COACHGRAPH_DB"], THREAD)
-    run_json("tick", "--now", iso(T0 + timedelta(minutes=20)), env=env, cwd=tmp_path)
-    assert [r["status"] for r in run_json("outbox", env=env, cwd=tmp_path)] == ["unknown"]
+    report = run_json("tick", "--now", iso(T0 + timedelta(minutes=20)), env=env, cwd=tmp_path)
+    row = outbox_row(CrmStore(env["COACHGRAPH_DB"]), KEY)
+    status = run_json("status", env=env, cwd=tmp_path)
+    assert [r["status"] for r in run_json("outbox", env=env, cwd=tmp_path)] == ["unknown"], (
+        report,
+        row,
+        status,
+    )
 
 
 def test_a_person_settles_an_unknown_send_as_delivered(

@@ -10,41 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.integration.conftest import Run, one_line_error
-from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, Reply, Step, request_kind
+from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI
+from tests.integration.scripted_model import scripted_model
 
 pytestmark = pytest.mark.integration
 
 
-def scripted_model(body: dict[str, Any]) -> Step:
-    """Drafts written from the prompt's data; role plans; a judge that says yes."""
-    kind = request_kind(body)
-    if kind == "role_plan":
-        return Reply(json.dumps({"roles": ["researcher", "composer"]}))
-    if kind == "other":
-        return Reply(json.dumps({"reasoning": "grounded and polite", "score": True}))
-    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    data = json.loads(user.split("\n", 1)[1])
-    first = data.get("first_name") or "there"
-    greeting = "Hi {{first_name}}," if body["model"] == "leaky-model" else f"Hello {first},"
-    fact = data["facts"][0].rstrip(".") if data["facts"] else None
-    lines = [greeting]
-    if fact:
-        lines.append(f"I noticed that {fact}.")
-    if data.get("angle"):
-        lines.append(f"I am writing about {data['angle'].rstrip('.').lower()}.")
-    lines.append(f"We offer {data['offer'].rstrip('.')}. Would a short call next week be useful?")
-    subject = f"An idea for {data['company']}" if data.get("company") else "An idea for your team"
-    return Reply(json.dumps({"subject": subject, "body": "\n\n".join(lines)}))
-
-
 @pytest.fixture
 def model_env(fake_llm: FakeOpenAI) -> dict[str, str]:
-    fake_llm.set_responder(scripted_model)
+    fake_llm.set_responder(scripted_model())
     return {"LLM_API_KEY": FAKE_API_KEY, "LLM_BASE_URL": fake_llm.base_url, "LLM_MAX_ATTEMPTS": "1"}
 
 
@@ -58,6 +36,8 @@ def test_eval_offline_reports_every_path_as_json(cli: Callable[..., Run], clean_
         "role_plan_repair",
         "review_verdicts",
         "node_paths",
+        "sequences",
+        "replies",
     ]
     assert all(p["mean"] >= 0.8 and p["passes_gate"] for p in report["paths"])
     assert report["config"]["model_path"] is False
@@ -95,7 +75,8 @@ def test_gate_holds_on_too_few_examples(
     cli: Callable[..., Run], clean_env: None, tmp_path: Path
 ) -> None:
     source = Path(__file__).parents[2] / "evals" / "datasets"
-    for name in ("campaign_final_response", "coach_plan_coercion"):
+    affected = ("campaign_final_response", "campaign_sequences", "orchestrator_replies")
+    for name in (*affected, "coach_plan_coercion"):
         lines = (source / f"{name}.jsonl").read_text().splitlines()[:3]
         (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
     run = cli("gate", "--flag", "CAMPAIGN_COACH_ENABLED", "--datasets-dir", str(tmp_path), "--json")

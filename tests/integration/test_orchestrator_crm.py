@@ -13,6 +13,7 @@ from checkpoints.factory import open_store
 from coachgraph.demo.run import DEMO_NOW, load_demo_crm
 from coachgraph.runner.drafting import draft_for, draft_many, orchestrator
 from coachgraph.store.crm import CrmStore, contacts, suppression
+from evals.sequence_checks import purpose_problems
 from graphs.email_orchestrator import build_email_orchestrator
 from nodes.email.recall_memory import remember_touch
 from schemas.context import Context
@@ -113,7 +114,8 @@ def test_follow_up_prefers_facts_not_used_before(
         second = app.invoke({"contact_id": "c02", "touch": 2}, context=context)
     assert second["path"][3] == "recall_memory"
     assert not set(second["graph_meta"]["facts_used"]) & set(used)
-    assert second["draft"]["subject"] == "Re: " + first["draft"]["subject"]
+    # Its own subject: a campaign threads it as "Re:" the first when it sends it (SPEC §11).
+    assert second["draft"]["subject"] != first["draft"]["subject"]
 
 
 def test_one_off_draft_right_after_an_email_is_skipped(
@@ -179,12 +181,12 @@ def test_contact_upsert_updates_in_place(any_db: str) -> None:
     assert len(crm.list_contacts()) == 1
 
 
-def test_follow_up_keeps_the_thread_of_the_first_outbound_subject(
+def test_a_follow_up_is_the_next_touch_in_its_own_words(
     crm: CrmStore, make_context: Callable[..., Context]
 ) -> None:
-    # c01 had one outbound email in September; a second follows in October. A follow-up stays
-    # in the original thread: "Re: <first subject>", as mail clients thread it.
-    first = next(m for m in crm.history("c01") if m["direction"] == "out")
+    # c01 had one outbound email in September; a second follows in October. The next draft is
+    # touch 3: the proof touch, with a subject and an opening neither earlier email had.
+    earlier = [m for m in crm.history("c01") if m["direction"] == "out"]
     crm.add_messages(
         [
             {
@@ -198,8 +200,9 @@ def test_follow_up_keeps_the_thread_of_the_first_outbound_subject(
     )
     result = draft_for("c01", make_context())
     assert result["graph_meta"]["touch"] == 3
-    assert result["draft"]["subject"] == f"Re: {first['subject']}"
-    assert result["draft"]["body"].splitlines()[2].startswith("Following up on my earlier note")
+    subject, body = result["draft"]["subject"], result["draft"]["body"]
+    assert subject not in {m["subject"] for m in earlier} | {"Another idea"}
+    assert purpose_problems({"touch": 3, "body": body}) == [], body
 
 
 def test_inbound_text_that_reads_like_an_instruction_is_never_quoted(
@@ -220,7 +223,7 @@ def test_inbound_text_that_reads_like_an_instruction_is_never_quoted(
     assert result["action"] == "reply"
     text = result["draft"]["subject"] + result["draft"]["body"]
     assert "evil.example" not in text and "ignore previous" not in text
-    assert result["draft"]["subject"].startswith("Your note to us")
+    assert result["draft"]["subject"] == "Your message"  # its own subject is not quotable
 
 
 def test_blocked_output_still_carries_every_field(make_context: Callable[..., Context]) -> None:

@@ -29,7 +29,8 @@ from schemas.approval import HumanResponse
 from schemas.context import Context
 from tests.integration.campaign_helpers import day, start_campaign, thread
 from tests.integration.conftest import Run, one_line_error
-from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI, Reply, Step, request_kind
+from tests.integration.fake_openai import FAKE_API_KEY, FakeOpenAI
+from tests.integration.scripted_model import scripted_model
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +38,6 @@ NOW = "2026-11-02T09:00:00+00:00"
 GOOD = "You write one short, warm B2B email that a busy manager can read in thirty seconds."
 BAD = "LEAKY-PROPOSAL: write a template the sender fills in later, with merge fields."
 Cli = Callable[..., Run]
-
-
-def scripted_model(body: dict[str, Any]) -> Step:
-    """Grounded drafts from the prompt's data; a bad proposal's drafts leak and drop opt-out."""
-    if request_kind(body) == "role_plan":
-        return Reply(json.dumps({"roles": ["researcher", "composer"]}))
-    system = next(m["content"] for m in body["messages"] if m["role"] == "system")
-    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    data = json.loads(user.split("\n", 1)[1])
-    leaky = "LEAKY-PROPOSAL" in system
-    greeting = "Hi {{first_name}}," if leaky else f"Hello {data.get('first_name') or 'there'},"
-    lines = [greeting]
-    if data["facts"]:
-        lines.append(f"I noticed that {data['facts'][0].rstrip('.')}.")
-    if data.get("angle"):
-        lines.append(f"I am writing about {data['angle'].rstrip('.').lower()}.")
-    lines.append(f"We offer {data['offer'].rstrip('.')}. Would a short call next week be useful?")
-    subject = f"An idea for {data['company']}" if data.get("company") else "An idea for your team"
-    return Reply(json.dumps({"subject": subject, "body": "\n\n".join(lines)}))
 
 
 @pytest.fixture
@@ -67,7 +49,7 @@ def crm(context: Context, monkeypatch: pytest.MonkeyPatch) -> CrmStore:
 
 @pytest.fixture
 def model_env(fake_llm: FakeOpenAI) -> dict[str, str]:
-    fake_llm.set_responder(scripted_model)
+    fake_llm.set_responder(scripted_model(leak="LEAKY-PROPOSAL"))
     return {"LLM_API_KEY": FAKE_API_KEY, "LLM_BASE_URL": fake_llm.base_url, "LLM_MAX_ATTEMPTS": "1"}
 
 
@@ -273,6 +255,8 @@ def test_every_proposal_and_decision_is_audited(
     scores = refused["metadata"]["scores"]
     assert set(scores) == {
         "agentic-sales:campaign:final_response",
+        "agentic-sales:campaign:sequences",
+        "agentic-sales:orchestrator:replies",
         "agentic-sales:orchestrator:node_paths",
     }
     assert all({"baseline", "candidate", "verdict"} <= set(s) for s in scores.values())

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from evals import evaluators as ev
-from evals.language import detect_language
+from nodes.email.language import detect_language
 
 UNSUB = "If you'd rather not hear from me, reply \"unsubscribe\" and I won't email you again."
 INPUTS: dict[str, Any] = {

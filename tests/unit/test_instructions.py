@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nodes.email.instructions import ANSWER_FORMAT, composer_system, shipped_instructions
-from nodes.email.prompts import DATA_RULE, DRAFT_SYSTEM, REPLY_SYSTEM
+from nodes.email.prompts import DATA_RULE, DRAFT_SYSTEM, REPLY_SYSTEM, SEQUENCE_RULE
 
 PROMOTED = "You write one short, warm B2B email a busy manager reads in thirty seconds."
 
@@ -25,3 +25,11 @@ def test_shipped_instructions_are_the_first_touch_prompt_without_its_fixed_tail(
     shipped = shipped_instructions()
     assert DRAFT_SYSTEM.startswith(shipped)
     assert DATA_RULE not in shipped and "JSON" not in shipped
+
+
+def test_no_prompt_update_drops_the_touch_purpose_and_the_used_facts_rule() -> None:
+    for instructions in (None, PROMOTED):
+        system = composer_system("compose", instructions)
+        assert SEQUENCE_RULE in system
+        assert "`purpose`" in system and "`used_facts`" in system
+    assert SEQUENCE_RULE not in shipped_instructions()
