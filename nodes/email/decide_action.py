@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from nodes.email.intents import NO_REPLY, intent_of_text
+from nodes.email.intents import NO_REPLY, inbound_text, intent_of_text
 from nodes.email.plan_roles import DEFAULT_ROLE_PLAN, default_role_plan_provenance
 from schemas.context import Context, context_of
 from schemas.crm import OPT_OUT_EVENTS
@@ -30,7 +30,7 @@ def decide_action(state: OrchestratorState, runtime: Runtime[Context]) -> dict[s
     action, skip_reason = "compose", None
     if last and last["direction"] == "in":
         action = "reply"
-        intent = intent_of_text(f"{last['subject'] or ''}\n{last['body'] or ''}")
+        intent = intent_of_text(inbound_text(last["subject"], last["body"]))
         if intent in NO_REPLY:  # SPEC §6, §11a: an opt-out or an autoreply gets no email
             action = "skip"
             skip_reason = f"the inbound is {_NO_REPLY_WHY[intent]}: it gets no reply"

@@ -10,10 +10,11 @@ from langgraph.runtime import Runtime
 
 from nodes.delegation import HandoffRefused
 from nodes.email.instructions import SEAT, composer_system
+from nodes.email.intents import inbound_text, intent_of_text
 from nodes.email.language import detect_language
 from nodes.email.offline_composer import ComposeRequest, compose_email
 from nodes.email.prompts import DRAFT_SYSTEM, DRAFT_USER, REPLY_SYSTEM, REPLY_USER
-from nodes.email.reply_composer import compose_reply
+from nodes.email.reply_composer import ATTENTION, compose_reply
 from nodes.email.research_facts import select_facts
 from nodes.email.touch_copy import purpose_of
 from schemas.context import Context, context_of
@@ -51,7 +52,7 @@ def write_draft(state: WorkerState, runtime: Runtime[Context], kind: WorkerKind)
         written = {
             "draft": {"subject": result.value.subject.strip(), "body": result.value.body.strip()},
             "facts_used": list(request.facts),  # all it was given: none is offered again
-            "attention": None,
+            "attention": _model_reply_attention(request) if kind == "reply" else None,
             "language": _language_of(request) if kind == "reply" else "en",
         }
     else:
@@ -75,6 +76,15 @@ def _offline(kind: WorkerKind, request: ComposeRequest) -> dict[str, Any]:
         "attention": reply.needs_attention,
         "language": reply.language,
     }
+
+
+def _model_reply_attention(request: ComposeRequest) -> str | None:
+    """Why a person checks a model's reply first: a price or a product question.
+
+    The data holds no figures and no product facts, whoever drafts the answer.
+    """
+    intent = intent_of_text(inbound_text(request.inbound_subject, request.inbound_body))
+    return ATTENTION.get(intent) if intent in ("pricing", "question") else None
 
 
 def _language_of(request: ComposeRequest) -> str:

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 
 from nodes.email.language import keywords, sentences
 from nodes.email.text_rules import looks_like_instruction
+from schemas.values import without_reply_prefix
 
 Intent = Literal[
     "pricing", "question", "timing", "referral", "not_interested", "opt_out", "out_of_office"
@@ -107,6 +108,23 @@ _TIMING_TERM = re.compile(
     r"|volgend (?:jaar|kwartaal)|volgende maand|(?:o )?próximo (?:ano|mês))(?![\w'’])",
     re.IGNORECASE,
 )
+
+
+def inbound_text(subject: str | None, body: str | None) -> str:
+    """What an inbound says: its new text, and its subject unless that answers ours.
+
+    A subject that starts with `Re:` or `AW:` is our own subject ("Re: Cut costs at Acme"):
+    its words say nothing about what the sender wants.
+    """
+    subject = subject or ""
+    own = subject if without_reply_prefix(subject) == subject.strip() else ""
+    return f"{own}\n{new_text(body)}"
+
+
+def new_text(body: str | None) -> str:
+    """The body without quoted lines (`> …`): what the sender wrote this time."""
+    lines = (body or "").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith(">"))
 
 
 def without_instructions(text: str) -> str:

@@ -18,7 +18,9 @@ from nodes.email.intents import (
     NO_REPLY,
     Intent,
     asked_names,
+    inbound_text,
     intent_of_text,
+    new_text,
     referred_person,
     timing_term,
 )
@@ -70,11 +72,11 @@ class ReplyDraft:
 
 def compose_reply(request: ComposeRequest) -> ReplyDraft | None:
     """The reply the inbound asks for, in its language; None for an opt-out or autoreply."""
-    said = _inbound_text(request)
+    said = inbound_text(request.inbound_subject, request.inbound_body)
     intent = intent_of_text(said)
     if intent in NO_REPLY:
         return None
-    body = _new_text(request.inbound_body)
+    body = new_text(request.inbound_body)
     if other := unknown_language(body):
         why = f"written in {other}: a person answers"
         return _draft(request, "en", WORDINGS["en"].unclear, intent, why)
@@ -194,23 +196,6 @@ def _subject(request: ComposeRequest, wording: ReplyWording) -> str:
     inbound = clean(request.inbound_subject)
     subject = reply_subject(inbound) if inbound and without_reply_prefix(inbound) else None
     return _clip(subject or wording.subject, MAX_SUBJECT)
-
-
-def _inbound_text(request: ComposeRequest) -> str:
-    """What the inbound says: its new text, and its subject unless that answers ours.
-
-    A subject that starts with `Re:` or `AW:` is our own subject ("Re: Cut costs at Acme"):
-    its words say nothing about what the sender wants.
-    """
-    subject = request.inbound_subject or ""
-    own = subject if without_reply_prefix(subject) == subject.strip() else ""
-    return f"{own}\n{_new_text(request.inbound_body)}"
-
-
-def _new_text(body: str | None) -> str:
-    """The body without quoted lines (`> …`): what the sender wrote this time."""
-    lines = (body or "").splitlines()
-    return "\n".join(line for line in lines if not line.lstrip().startswith(">"))
 
 
 def _clip(text: str, limit: int) -> str:

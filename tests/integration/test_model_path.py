@@ -18,9 +18,13 @@ from typing import Any
 
 import pytest
 
+from checkpoints.factory import open_store
 from coachgraph.llm.client import JsonLLM
-from coachgraph.runner.drafting import draft_for
+from coachgraph.runner.drafting import draft_for, orchestrator
+from coachgraph.store.crm import CrmStore
 from nodes.email.offline_composer import UNSUBSCRIBE_LINE
+from nodes.email.prompts import SEQUENCE_RULE
+from nodes.email.recall_memory import remember_touch
 from schemas.context import Context
 from schemas.llm import DraftOutput, RolePlanOutput
 from tests.integration.fake_openai import (
@@ -441,3 +445,40 @@ def test_a_multi_line_model_subject_is_bad_content(
     assert result["provenance"]["draft"]["source"] == "offline_composer"
     assert "subject must be one line" in result["provenance"]["draft"]["reason"]
     assert "\n" not in result["draft"]["subject"]
+
+
+def test_a_follow_up_prompt_carries_its_purpose_the_plan_and_the_facts_already_used(
+    fake_llm: FakeOpenAI, llm_context: Callable[..., Context]
+) -> None:
+    fake_llm.set_responder(by_kind(draft=GOOD_DRAFT))
+    context = llm_context()
+    first = draft_for(CONTACT, context)
+    used = first["graph_meta"]["facts_used"]
+    assert used  # the model was given facts, and all of them count as used
+    with open_store(context.db_url) as store:
+        remember_touch(store, CONTACT, key="t1", subject=MODEL_SUBJECT, facts_used=used)
+    with orchestrator(context) as app:
+        job = {"contact_id": CONTACT, "touch": 2, "angle": "Less CRM admin", "tone": "warm"}
+        second = app.invoke(job, context=context)
+
+    request = fake_llm.requests_of("draft")[-1]
+    data = json.loads(request.message("user").split("\n", 1)[1])
+    assert (data["touch"], data["purpose"]) == (2, "value")
+    assert data["used_facts"] == used and not set(data["facts"]) & set(used)
+    assert (data["angle"], data["tone"]) == ("Less CRM admin", "warm")
+    assert SEQUENCE_RULE in request.message("system")
+    assert second["graph_meta"]["review_passed"] is True  # the same reviewer read it
+
+
+def test_a_model_reply_to_a_price_question_goes_to_a_person(
+    fake_llm: FakeOpenAI, llm_context: Callable[..., Context], crm: CrmStore
+) -> None:
+    fake_llm.set_responder(by_kind(draft=GOOD_DRAFT))
+    inbound = {"direction": "in", "subject": "Pricing", "body": "What does it cost for 12 reps?"}
+    crm.add_messages([{"contact_id": CONTACT, "at": "2026-11-01T08:00:00Z"} | inbound])
+
+    result = draft_for(CONTACT, llm_context())
+
+    assert (result["action"], result["provenance"]["draft"]["source"]) == ("reply", "llm")
+    assert result["report"]["status"] == "needs_attention"
+    assert "pricing question" in result["report"]["summary"]
