@@ -43,7 +43,7 @@ from schemas.errors import UserError
 from schemas.orchestrator import CONTACT_FLAGS
 from schemas.values import email_sha256, suppression_hashes
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CHUNK_ROWS = 500
 """Values per IN list: far below SQLite's and Postgres's bound-parameter limits."""
 
@@ -204,6 +204,16 @@ prompt_versions = Table(
 """Governed prompt updates (SPEC §14): every proposal for a seat's instructions, whether the
 gate promoted it (`current`, `superseded`, `rolled_back`) or not (`refused`), with who, why
 and when (see `coachgraph.store.prompts`)."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+"""People who sign in to the web inbox (SPEC §17): `coachgraph user add NAME`. Only a slow
+hash of the password is kept (`coachgraph.store.users`)."""
 
 inbound_state = Table(
     "inbound_state",
