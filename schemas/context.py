@@ -9,8 +9,9 @@ the runner puts on the context (`Context.with_door`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
@@ -215,7 +216,7 @@ class Context(BaseSettings):
             return door
         raise RuntimeError(
             "this run's context has no door: run the graph through coachgraph's runner "
-            "(or coachgraph.runner.studio for LangGraph Studio)"
+            "(or coachgraph.runner.server for LangGraph Studio)"
         )
 
     def model_for(self, tier: str) -> str:
@@ -229,6 +230,21 @@ class Context(BaseSettings):
         return self.llm_api_key is not None and bool(self.llm_api_key.get_secret_value())
 
 
+def run_context(given: Context | Mapping[str, Any] | None) -> Context:
+    """The settings a run works with: the environment's, with the fields the run gave laid over.
+
+    This is the one place a run's context is filled in. A `Context` a runner or a test built
+    is used as it is (door included). A mapping (what `langgraph dev` / LangGraph Studio /
+    Agent Inbox send, by field name or by environment name) overrides only the fields it
+    names with a value: a null is "not given" (what a blank form field may send), so it
+    never wipes a setting the environment makes. Nothing given means the environment.
+    """
+    if isinstance(given, Context):
+        return given
+    explicit = {key: value for key, value in (given or {}).items() if value is not None}
+    return Context(**explicit)
+
+
 def context_of(runtime: Runtime[Context]) -> Context:
-    """The run's context; a run started without one takes every value from the environment."""
-    return runtime.context if runtime.context is not None else Context()
+    """The run's context; a run started without one, or with part of one, fills it from the env."""
+    return run_context(cast("Context | Mapping[str, Any] | None", runtime.context))

@@ -1,4 +1,4 @@
-"""`coachgraph serve`: the HTTP surface (SPEC §16, §17), so far the one-click unsubscribe."""
+"""`coachgraph serve`: the HTTP surface (SPEC §16, §17): the web inbox and one-click unsubscribe."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from schemas.errors import ConfigError
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
 )
 def serve(host: str, port: int) -> None:
-    """Serve the RFC 8058 unsubscribe endpoint (/u/TOKEN) and /healthz until interrupted."""
+    """Serve the web inbox, the unsubscribe endpoint (/u/TOKEN) and /healthz until interrupted.
+
+    The inbox (sign in at /login with a user from `coachgraph user add NAME`) lists the
+    drafts waiting for approval; approve, edit, reject or send feedback on each, approve
+    in bulk, and read campaign funnels, the audit log and the attention list.
+    COACHGRAPH_SECRET_KEY signs sessions and unsubscribe links; with an https
+    COACHGRAPH_PUBLIC_URL the session cookie is Secure.
+    """
     import uvicorn
 
     from coachgraph.web.app import create_app

@@ -78,9 +78,20 @@ def waiting_item(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     return item
 
 
-def decide(rt: CampaignRuntime, thread_id: str, response: HumanResponse) -> dict[str, Any]:
-    """Resume a waiting thread with a person's decision, at once (a send happens now)."""
+def decide(
+    rt: CampaignRuntime,
+    thread_id: str,
+    response: HumanResponse,
+    expected_interrupt: str | None = None,
+) -> dict[str, Any]:
+    """Resume a waiting thread with a person's decision, at once (a send happens now).
+
+    `expected_interrupt` is the draft the person saw (a page, an Agent Inbox card): when the
+    thread waits on another one by now, nothing is applied.
+    """
     item = waiting_item(rt, thread_id)
+    if expected_interrupt is not None and item["interrupt_id"] != expected_interrupt:
+        raise UserError(f"the draft on {thread_id} changed since it was shown; review the new one")
     _check_response(item, response)
     check_config(rt.context)
     # While the decision runs the thread is active and due, and the decision is on record:

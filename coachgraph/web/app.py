@@ -1,4 +1,7 @@
-"""The ASGI app `coachgraph serve` runs: today the RFC 8058 unsubscribe endpoint (SPEC §11, §17).
+"""The ASGI app `coachgraph serve` runs (SPEC §11, §17): the web inbox and the unsubscribe endpoint.
+
+The web inbox (`coachgraph.web.inbox`, sign-in in `coachgraph.web.auth`) is for people who
+approve drafts; every page but `/login` needs a session.
 
 `GET /u/{token}` only shows a confirmation page (link scanners fetch every URL in a
 message, so a GET never unsubscribes); `POST /u/{token}` with `List-Unsubscribe=One-Click`
@@ -15,14 +18,17 @@ import html
 import logging
 from dataclasses import dataclass
 from email.parser import BytesParser
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coachgraph.mail.unsubscribe import ONE_CLICK_BODY, TokenError, resolve, secret_bytes
@@ -30,6 +36,9 @@ from coachgraph.mail.unsubscribe import unsubscribe as unsubscribe_token
 from coachgraph.store.crm import CrmStore
 from coachgraph.store.engine import context_timeouts
 from coachgraph.store.unsubscribe import Unsubscribed
+from coachgraph.web.agent_inbox import agent_inbox_app
+from coachgraph.web.auth import login, login_page, logout, session_middleware, signed_in
+from coachgraph.web.inbox import Inbox, inbox_routes
 from schemas.context import Context
 from schemas.errors import ConfigError, NotFoundError, UserError
 from schemas.values import now_from
@@ -46,6 +55,8 @@ SECURITY_HEADERS = {
 """Sent with every response, errors included."""
 MAX_BODY_BYTES = 4096
 """A one-click POST body is a few dozen bytes; anything past this is refused."""
+STATIC_DIR = Path(__file__).parent / "static"
+"""The inbox's stylesheet: shipped with the package, never fetched from elsewhere."""
 _INVALID = "This unsubscribe link is not valid. Nothing was changed."
 _GONE = "We no longer hold this address, so there is nothing to unsubscribe."
 _UNAVAILABLE = "Unsubscribing is unavailable for a moment. Please try again shortly."
@@ -73,14 +84,27 @@ def create_app(context: Context) -> Starlette:
     secret_bytes(context.secret_key)
     crm = CrmStore(context.db_url, timeouts=context_timeouts(context))
     site = _Site(crm, context.secret_key, context.now)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/u/{token}", _confirm_page, methods=["GET"]),
         Route("/u/{token}", _one_click, methods=["POST"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", signed_in(logout), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        # The Agent Inbox API (SPEC §17): its own authentication, the x-api-key header.
+        Mount("/agent-inbox", app=agent_inbox_app(context)),
+        *inbox_routes(),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),  # outermost: every response gets the headers
+            session_middleware(context.secret_key, context.public_url),
+        ],
+    )
     app.state.site = site
-    app.add_middleware(SecurityHeaders)
+    app.state.inbox = Inbox(context, crm)
     return app
 
 

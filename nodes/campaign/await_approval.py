@@ -17,6 +17,18 @@ from schemas.supervision import AuditEvent, Report, ReportStatus, audit_event, m
 from schemas.values import iso, parse_instant
 
 MAX_FEEDBACK_ROUNDS = 2
+RESOLVED = "marked as resolved in Agent Inbox"
+"""The `ignore` note of a touch a person marked as resolved: they handled it themselves."""
+
+
+def resolved_response() -> HumanResponse:
+    """The decision "Mark as resolved" stands for: skip this touch, like `ignore`.
+
+    The person took care of this contact outside coachgraph (wrote them, called them, or
+    decided against this touch), so nothing is sent and the sequence moves on to its next
+    touch. Stopping the whole thread is a different, audited act: `coachgraph release`.
+    """
+    return HumanResponse(type="ignore", args=RESOLVED)
 
 
 def approval_request(state: CampaignState) -> HumanInterrupt:
@@ -26,14 +38,12 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
     notes = "\n".join(f"- {n}" for n in pending["review_notes"]) or "- none"
     prov = state.get("provenance", {})
     sources = ", ".join(f"{k}: {v['source']} ({v['reason']})" for k, v in sorted(prov.items()))
-    description = (
+    description = refusal_line(state) + (
         f"### Touch {pending['touch']} of {plan['max_touches']} to {pending['to']}\n\n"
         f"**Angle:** {plan['angle'] or '(default plan)'}  \n**Tone:** {plan['tone'] or '(default)'}"
         f"\n\n**Review:** {'passed' if pending['review_passed'] else 'flagged'}\n{notes}\n\n"
         f"**Provenance:** {sources or 'none'}"
     )
-    if refused := (state.get("decision") or {}).get("rejected_notes"):
-        description += "\n\n**Not sent, fix first:** " + "; ".join(unsendable(refused))
     return HumanInterrupt(
         action_request={
             "action": "send_email",
@@ -49,6 +59,25 @@ def approval_request(state: CampaignState) -> HumanInterrupt:
     )
 
 
+def is_resolve(response: HumanResponse) -> bool:
+    """True for the skip "Mark as resolved" stands for (see `resolved_response`)."""
+    return response["type"] == "ignore" and response["args"] == RESOLVED
+
+
+def refusal_line(state: CampaignState) -> str:
+    """Why the person's last accept or edit was refused, first thing they read; else nothing.
+
+    Agent Inbox shows the same request again after a refusal, so the reason leads the
+    description: a person who only glances at its top still learns the draft did not go.
+    """
+    refused = (state.get("decision") or {}).get("rejected_notes")
+    if not refused:
+        return ""
+    kind = "edit" if (state.get("decision") or {}).get("type") == "edit" else "approval"
+    reasons = "; ".join(unsendable(refused))
+    return f"**Not sent, fix first:** {reasons} (your {kind} was refused; the draft waits)\n\n"
+
+
 def await_approval(state: CampaignState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Wait for a person's decision and record it; a draft is re-reviewed before it may go."""
     response = cast(HumanResponse, interrupt([approval_request(state)])[0])
@@ -57,16 +86,18 @@ def await_approval(state: CampaignState, runtime: Runtime[Context]) -> dict[str,
     at = iso(door.now())
     door.audit([decision_event(state, update["decision"], at)])
     if not update["decision"].get("rejected_notes"):  # a person acted: nothing waits on them
-        update["last_report"] = decision_report(state, response["type"], at)
+        update["last_report"] = decision_report(state, response["type"], at, is_resolve(response))
     return update
 
 
-def decision_report(state: CampaignState, kind: str, at: str) -> Report:
+def decision_report(state: CampaignState, kind: str, at: str, resolved: bool = False) -> Report:
     """What the thread reports once a person decided on its draft."""
     touch = pending_touch(state)["touch"]
     words = {"accept": "approved", "edit": "edited and approved", "ignore": "skipped"}
     status: ReportStatus = "success" if kind in ("accept", "edit") else "partial"
     summary = f"touch {touch} {words.get(kind, 'sent back with feedback')} by a person"
+    if resolved:
+        summary += f" ({RESOLVED})"
     return make_report(status, summary, at, "person", touch=touch, decision=kind)
 
 
@@ -120,6 +151,7 @@ def decision_event(state: CampaignState, decision: dict[str, Any], at: str) -> A
         latency_s=waited,
         refused=refused,
         feedback=str(decision["args"]) if kind == "response" else None,
+        **({"resolved": True} if is_resolve(cast(HumanResponse, decision)) else {}),
         **_edit_texts(pending, decision),
     )
 

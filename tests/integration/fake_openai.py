@@ -338,7 +338,8 @@ class FakeOpenAI:
         if self._server is None:
             raise RuntimeError("FakeOpenAI is not running; call start() first")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/v1"
 
     def enqueue(self, *steps: Step) -> None:
         """Append steps to the queue used when no responder is set."""
