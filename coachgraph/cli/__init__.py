@@ -8,10 +8,21 @@ dependencies keep running one way.
 from importlib.metadata import entry_points
 
 # Imported to register their commands on `app`.
-from coachgraph.cli import campaigns, inbox, reports, seats, serve, supervision, users
+from coachgraph.cli import campaigns, inbox, reports, seats, serve, supervision, users, worker
 from coachgraph.cli.app import app, main
 
 for _plugin in entry_points(group="coachgraph.commands"):
     app.add_command(_plugin.load(), _plugin.name)
 
-__all__ = ["app", "campaigns", "inbox", "main", "reports", "seats", "serve", "supervision", "users"]
+__all__ = [
+    "app",
+    "campaigns",
+    "inbox",
+    "main",
+    "reports",
+    "seats",
+    "serve",
+    "supervision",
+    "users",
+    "worker",
+]

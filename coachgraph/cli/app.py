@@ -77,12 +77,17 @@ def app(verbose: bool) -> None:
 @app.command()
 def init() -> None:
     """Create or migrate the database at COACHGRAPH_DB (idempotent)."""
+    from checkpoints.database import is_postgres
     from checkpoints.factory import setup_graph_tables
     from coachgraph.store.engine import context_timeouts
 
     settings = load_settings()
     version = CrmStore(settings.db_url).init()
     setup_graph_tables(settings.db_url, context_timeouts(settings))
+    if is_postgres(settings.db_url):  # the job queue `coachgraph worker` shares (SPEC §9)
+        from coachgraph.runner.worker import apply_schema
+
+        apply_schema(settings.db_url)
     out.print(f"database ready (schema version {version})")
 
 

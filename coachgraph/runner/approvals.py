@@ -97,7 +97,7 @@ def decide(
     # While the decision runs the thread is active and due, and the decision is on record:
     # if this process dies mid-run (even mid-send, before the checkpoint took the decision),
     # a tick finishes applying it once the lease lapses.
-    recorded = {"interrupt_id": item["interrupt_id"], "response": response}
+    recorded = {"interrupt_id": item["interrupt_id"], "touch": item["touch"], "response": response}
     claim = due_index.claim(
         rt.crm,
         thread_id,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from itertools import repeat
 from typing import Any, Literal, cast
 
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from checkpoints.prune import prune_thread
 from coachgraph.mail.transport import make_transport
@@ -54,6 +54,8 @@ ENDED_WITH_REASON = ("stopped", "completed", "held", "failed")
 
 
 RECURSION_LIMIT = 40
+APPROVAL_NODE = "await_approval"
+"""The campaign graph's node that asks a person (and is asked again after a crash)."""
 """Steps one run may take: a whole touch with both feedback rounds needs about a dozen."""
 
 
@@ -165,8 +167,11 @@ def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
             # An earlier run died part-way (possibly mid-send): finish it. Its last step may
             # show no `next` when every task of it saved its writes but the checkpoint after
             # it was never written; resuming applies those writes and goes on. A re-run
-            # send_touch finds its outbox row and never sends twice.
-            finished = run_thread(rt, thread_id, None)
+            # send_touch finds its outbox row and never sends twice. A decision that died
+            # before its answer was saved finds the approval step about to ask again: it
+            # is given the recorded answer, or the person would be asked twice.
+            decision = _unapplied_at_approval(claim, snapshot)
+            finished = run_thread(rt, thread_id, Command(resume=[decision]) if decision else None)
         else:
             start = CampaignInput(
                 campaign_id=claim.campaign_id,
@@ -200,6 +205,22 @@ def run_thread(
             if due_index.is_released(rt.crm, thread_id):
                 return False
     return True
+
+
+def _unapplied_at_approval(claim: due_index.Claim, snapshot: StateSnapshot) -> HumanResponse | None:
+    """The decision a dead run was applying to the approval its thread is about to re-ask.
+
+    The approval step may be scheduled afresh (a new task, so a new interrupt id) when the
+    dead run saved a checkpoint but not the answer; the recorded decision still belongs to
+    it when it was for the same touch the thread now waits to send.
+    """
+    if not claim.pending_decision or not any(t.name == APPROVAL_NODE for t in snapshot.tasks):
+        return None
+    recorded = json.loads(claim.pending_decision)
+    pending = (snapshot.values or {}).get("pending") or {}
+    if recorded.get("touch") is None or recorded["touch"] != pending.get("touch"):
+        return None
+    return cast(HumanResponse, recorded["response"])
 
 
 def _unapplied(claim: due_index.Claim, interrupt_id: str) -> HumanResponse | None:

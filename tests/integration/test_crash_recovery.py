@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from coachgraph.mail.outbox import idempotency_key, list_outbox, outbox_row
+from coachgraph.runner.campaigns import campaign_runtime
 from coachgraph.runner.threads import status_rows
 from coachgraph.store.audit import audit_rows
 from coachgraph.store.crm import CrmStore, enrollments, outbox
@@ -44,6 +45,7 @@ CONTACT = "c02"
 TO = "daniel@northwind-logistics.example"
 THREAD = thread("cmp1", CONTACT)
 KEY = idempotency_key(THREAD, 1)
+ACCEPT: dict[str, Any] = {"type": "accept", "args": None}
 SECOND_TOUCH_GAP = timedelta(days=4)
 """DEFAULT_CADENCE_DAYS[1]: the gap after touch 1 when no coach plan is stored."""
 
@@ -292,6 +294,22 @@ def test_a_failed_thread_is_revived_with_its_approved_draft_and_sent_once(
     assert not_failed.code == 1 and "not failed" in not_failed.err
 
 
+def sending_row(item: dict[str, Any]) -> dict[str, Any]:
+    """The outbox row a send cut short leaves: handed over, outcome never recorded."""
+    return {
+        "idempotency_key": KEY,
+        "thread_id": THREAD,
+        "touch": 1,
+        "to_email": TO,
+        "subject": item["subject"],
+        "body": item["body"],
+        "message_id": "<m@seller.example>",
+        "status": "sending",
+        "sent_at": iso(T0),
+        "created_at": iso(T0),
+    }
+
+
 def test_a_decision_the_checkpoint_never_took_is_applied_by_the_next_tick(
     demo_db: str, smtp: ScriptedSmtpServer, campaign: Campaign
 ) -> None:
@@ -302,7 +320,7 @@ def test_a_decision_the_checkpoint_never_took_is_applied_by_the_next_tick(
     treat the thread as merely waiting."""
     crm = CrmStore(demo_db)
     [item] = campaign.pending(T0)
-    response = {"type": "accept", "args": None}
+    response = ACCEPT
     with crm.connect(write=True) as conn:  # what decide() and deliver() had written
         conn.execute(
             enrollments.update()
@@ -315,20 +333,7 @@ def test_a_decision_the_checkpoint_never_took_is_applied_by_the_next_tick(
                 ),
             )
         )
-        conn.execute(
-            outbox.insert().values(
-                idempotency_key=KEY,
-                thread_id=THREAD,
-                touch=1,
-                to_email=TO,
-                subject=item["subject"],
-                body=item["body"],
-                message_id="<m@seller.example>",
-                status="sending",
-                sent_at=iso(T0),
-                created_at=iso(T0),
-            )
-        )
+        conn.execute(outbox.insert().values(sending_row(item)))
     assert campaign.state(THREAD).interrupts, "the checkpoint still waits on a person"
 
     report = campaign.tick(T0 + timedelta(minutes=20))
@@ -380,3 +385,33 @@ def test_a_send_whose_step_was_never_checkpointed_is_finished_not_redrafted(
     assert (report["resumed"], report["drafted"], report["sent"]) == (1, 0, 0), report
     assert [(r["idempotency_key"], r["status"]) for r in list_outbox(crm)] == [(KEY, "unknown")]
     assert len(handed_over) == 1 and started.pending(T0) == []
+
+
+def test_a_decision_whose_approval_step_was_scheduled_afresh_is_applied_not_asked_again(
+    demo_db: str, smtp: ScriptedSmtpServer, campaign: Campaign
+) -> None:
+    """The third shape the race leaves: the dying approver's run saved a fresh checkpoint
+    (the approval step scheduled again, under a new task id, so no interrupt is listed)
+    but not its answer. Resumed with nothing, the step would ask the person again and the
+    `sending` row would sit there; the recorded decision for that touch is applied instead."""
+    crm = CrmStore(demo_db)
+    [item] = campaign.pending(T0)
+    recorded = {"interrupt_id": item["interrupt_id"], "touch": 1, "response": ACCEPT}
+    with crm.connect(write=True) as conn:  # what decide() and deliver() had written
+        conn.execute(
+            enrollments.update()
+            .where(enrollments.c.thread_id == THREAD)
+            .values(status="active", next_due_at=iso(T0), pending_decision=json.dumps(recorded))
+        )
+        conn.execute(outbox.insert().values(sending_row(item)))
+    with campaign_runtime(campaign.context) as rt:  # the fresh checkpoint, without the answer
+        rt.app.update_state(rt.config(THREAD), None)
+    snapshot = campaign.state(THREAD)
+    assert snapshot.next == ("await_approval",) and snapshot.interrupts == ()
+
+    report = campaign.tick(T0 + timedelta(minutes=20))
+
+    assert (report["resumed"], report["drafted"], report["sent"]) == (1, 0, 0), report
+    assert smtp.received == []  # the message may already be out: never hand it over again
+    assert [(r["idempotency_key"], r["status"]) for r in list_outbox(crm)] == [(KEY, "unknown")]
+    assert campaign.pending(T0) == []
