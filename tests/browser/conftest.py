@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,41 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from coachgraph.web.app import create_app
+from tests.integration.live_server import LiveServer
 from tests.integration.proc_helpers import ScriptedSmtpServer
 from tests.integration.web_helpers import InboxWorld, inbox_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_REASON = "install Debian's chromium (.ci/run does): apt-get install chromium"
-
-
-class LiveServer:
-    """uvicorn serving an app in a thread, on a loopback socket bound before the app is made."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, app: Any) -> None:
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self.socket.close()
 
 
 @dataclass

@@ -8,16 +8,12 @@ does for accept, edit and response; a plain run for ignore), and "mark as resolv
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.errors import (
@@ -42,6 +38,7 @@ from schemas.context import Context
 from schemas.values import iso
 from tests.integration.campaign_helpers import Campaign, day, start_campaign, thread
 from tests.integration.conftest import smtp_context
+from tests.integration.live_server import LiveServer
 from tests.integration.proc_helpers import ScriptedSmtpServer
 
 pytestmark = pytest.mark.integration
@@ -49,33 +46,6 @@ pytestmark = pytest.mark.integration
 API_KEY = "inbox-key-4c1f0e9b7a"
 C02, C04 = thread("cmp1", "c02"), thread("cmp1", "c04")
 ACCEPT = {"type": "accept", "args": None}
-
-
-class Served:
-    """An ASGI app served by uvicorn in a background thread on a free loopback port."""
-
-    def __init__(self, app: Starlette) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    def __enter__(self) -> Served:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
 
 
 def mounted(context: Context) -> Starlette:
@@ -103,15 +73,15 @@ def waiting(any_db: str, smtp: ScriptedSmtpServer) -> Campaign:
 @pytest.fixture
 def serve() -> Iterator[Callable[[Context], str]]:
     """Start the mounted app over a context; returns its Agent Inbox deployment URL."""
-    servers: list[Served] = []
+    servers: list[LiveServer] = []
 
     def start(context: Context) -> str:
-        servers.append(Served(mounted(context)).__enter__())
+        servers.append(LiveServer().start(mounted(context)))
         return servers[-1].url + "/agent-inbox"
 
     yield start
     for server in servers:
-        server.__exit__()
+        server.stop()
 
 
 @pytest.fixture

@@ -11,10 +11,7 @@ import base64
 import email
 import email.policy
 import re
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -24,7 +21,6 @@ from typing import Any
 import dkim  # type: ignore[import-untyped]
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -44,6 +40,7 @@ from schemas.errors import ConfigError, UserError
 from schemas.values import email_sha256, iso
 from tests.integration.campaign_helpers import T0, Campaign, day, start_campaign, thread
 from tests.integration.conftest import Run, one_line_error
+from tests.integration.live_server import LiveServer
 from tests.integration.smtp_server import SmtpServer
 from tests.integration.supervision_helpers import enrollment, outbox_rows, snapshot
 
@@ -55,38 +52,6 @@ DANIEL_EMAIL = "daniel@northwind-logistics.example"
 A, B, C = (thread(c, DANIEL) for c in ("cmpA", "cmpB", "cmpC"))
 TOM_A = thread("cmpA", TOM)
 ONE_CLICK = {"content-type": "application/x-www-form-urlencoded"}
-
-
-# -- a real server on loopback --------------------------------------------------------------
-
-
-class LiveServer:
-    """uvicorn serving an app in a thread, on a socket bound before the app is made."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, app: Any) -> None:
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            assert not self._thread.is_alive(), "uvicorn did not stop within 10 s"
-        self.socket.close()
 
 
 @dataclass
