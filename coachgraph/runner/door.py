@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from coachgraph.llm.client import make_llm
 from coachgraph.mail.message import OutgoingEmail
 from coachgraph.mail.outbox import deliver, earlier_sends, idempotency_key
 from coachgraph.mail.pacing import Slot
@@ -41,6 +40,10 @@ class CrmDoor:
 
     def model(self, tier: str) -> JsonModel:
         """The model for a tier, from the context's settings."""
+        # Imported here: the openai SDK costs half a second at start-up, and most commands
+        # (and `serve` answering its first request) never call a model.
+        from coachgraph.llm.client import make_llm
+
         return make_llm(tier, self.context)  # type: ignore[arg-type]
 
     def contact(self, contact_id: str) -> ContactRecord | None:
