@@ -89,27 +89,13 @@ def decide(
     `expected_interrupt` is the draft the person saw (a page, an Agent Inbox card): when the
     thread waits on another one by now, nothing is applied.
     """
-    item = waiting_item(rt, thread_id)
-    if expected_interrupt is not None and item["interrupt_id"] != expected_interrupt:
-        raise UserError(f"the draft on {thread_id} changed since it was shown; review the new one")
-    _check_response(item, response)
     check_config(rt.context)
     # While the decision runs the thread is active and due, and the decision is on record:
     # if this process dies mid-run (even mid-send, before the checkpoint took the decision),
     # a tick finishes applying it once the lease lapses.
-    recorded = {"interrupt_id": item["interrupt_id"], "touch": item["touch"], "response": response}
-    claim = due_index.claim(
-        rt.crm,
-        thread_id,
-        rt.owner,
-        rt.lease,
-        statuses=("awaiting_approval", "active"),
-        status="active",
-        next_due_at=iso(now_from(rt.context.now)),
-        pending_decision=json.dumps(recorded),
+    item, claim = record_decision(
+        rt, thread_id, response, expected_interrupt, statuses=("awaiting_approval", "active")
     )
-    if claim is None:
-        raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
     snapshot = rt.app.get_state(rt.config(thread_id))
     if not snapshot.interrupts or snapshot.interrupts[0].id != item["interrupt_id"]:
         record_outcome(
@@ -133,7 +119,48 @@ def decide(
     return record_outcome(rt, thread_id, before) | {"thread_id": thread_id}
 
 
-def _check_response(item: dict[str, Any], response: HumanResponse) -> None:
+def record_decision(
+    rt: CampaignRuntime,
+    thread_id: str,
+    response: HumanResponse,
+    expected_interrupt: str | None,
+    statuses: tuple[str, ...],
+) -> tuple[dict[str, Any], due_index.Claim]:
+    """Check a decision under the CLI's rules and put it on record, holding the thread.
+
+    The thread becomes active and due now with the decision (its interrupt and touch) kept
+    on the enrollment, so whoever runs the thread next applies it, even after a crash.
+
+    Raises:
+        UserError: the draft changed since it was shown, the decision is refused, or
+            another process holds the thread.
+    """
+    item = waiting_item(rt, thread_id)
+    if expected_interrupt is not None and item["interrupt_id"] != expected_interrupt:
+        raise UserError(f"the draft on {thread_id} changed since it was shown; review the new one")
+    check_response(item, response)
+    recorded = {"interrupt_id": item["interrupt_id"], "touch": item["touch"], "response": response}
+    claim = due_index.claim(
+        rt.crm,
+        thread_id,
+        rt.owner,
+        rt.lease,
+        statuses=statuses,
+        status="active",
+        next_due_at=iso(now_from(rt.context.now)),
+        pending_decision=json.dumps(recorded),
+    )
+    if claim is None:
+        raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
+    return item, claim
+
+
+def check_response(item: dict[str, Any], response: HumanResponse) -> None:
+    """Refuse, with the reason, a decision the CLI refuses.
+
+    Accepting a draft or an edit that cannot be sent as it is, or an edit with an empty
+    subject or body, raises UserError.
+    """
     kind = response["type"]
     if kind == "accept" and (
         problems := unsendable(review_email(item["subject"], item["body"]).notes)

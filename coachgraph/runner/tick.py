@@ -142,14 +142,14 @@ async def _run_threads(rt: CampaignRuntime, thread_ids: list[str], concurrency: 
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tick") as pool:
         outcomes = await asyncio.gather(
-            *(loop.run_in_executor(pool, _advance, rt, tid) for tid in thread_ids)
+            *(loop.run_in_executor(pool, advance, rt, tid) for tid in thread_ids)
         )
     for outcome in outcomes:
         _count(report, outcome)
     return report
 
 
-def _advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
+def advance(rt: CampaignRuntime, thread_id: str) -> dict[str, Any]:
     """Claim one thread, run it to its next stop, and write the outcome to the due index."""
     claim = due_index.claim(rt.crm, thread_id, rt.owner, rt.lease)
     if claim is None:

@@ -11,7 +11,6 @@ and a person's decision in the CLI never run one thread together either.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -30,11 +29,11 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy import select
 
 from checkpoints.database import is_postgres, redact_url, sqlalchemy_url
-from coachgraph.runner.approvals import _check_response, waiting_item
+from coachgraph.runner.approvals import record_decision
 from coachgraph.runner.campaigns import CampaignRuntime, campaign_runtime
 from coachgraph.runner.retries import send_retries
 from coachgraph.runner.supervision import lift_holds
-from coachgraph.runner.tick import _advance, check_config
+from coachgraph.runner.tick import advance, check_config
 from coachgraph.store import due_index
 from coachgraph.store.crm import CrmStore, enrollments
 from schemas.approval import HumanResponse
@@ -52,7 +51,7 @@ RECOVER = "coachgraph.retry_stalled"
 
 BACKOFF = RetryStrategy(max_attempts=4, exponential_wait=5)
 """A job that raises (the database went away, a setting broke) runs again after 5, 25,
-125 and 625 s, then fails. A failed graph run does not raise: `_advance` charges it to the
+125 and 625 s, then fails. A failed graph run does not raise: `advance` charges it to the
 thread's own retry budget (SPEC §12)."""
 
 BUSY_ATTEMPTS = 20
@@ -149,9 +148,9 @@ class Jobs:
     async def tick(self) -> int:
         """Lift holds, resend soft bounces, and defer one job per due thread; how many were new."""
         due = await self._blocking(self._due_threads)
-        return sum([await self.defer_advance(thread_id) for thread_id in due])
+        return sum([await self.deferadvance(thread_id) for thread_id in due])
 
-    async def defer_advance(self, thread_id: str) -> bool:
+    async def deferadvance(self, thread_id: str) -> bool:
         """Queue the thread's job unless one is already queued; True when queued now."""
         job = self.tasks[ADVANCE].configure(lock=thread_id, queueing_lock=thread_id)
         try:
@@ -160,8 +159,8 @@ class Jobs:
             return False
         return True
 
-    def defer_advance_sync(self, thread_id: str) -> bool:
-        """`defer_advance` for a process with no event loop (the CLI); opens the app itself."""
+    def deferadvance_sync(self, thread_id: str) -> bool:
+        """`deferadvance` for a process with no event loop (the CLI); opens the app itself."""
         job = self.tasks[ADVANCE].configure(lock=thread_id, queueing_lock=thread_id)
         with self.app.open():
             try:
@@ -205,7 +204,7 @@ class Jobs:
             raise RuntimeError("advance_thread runs only in a worker (run_worker)")
         if not _still_due(self.runtime, thread_id):
             return "not due"
-        outcome = _advance(self.runtime, thread_id)
+        outcome = advance(self.runtime, thread_id)
         if outcome["outcome"] == "skipped":
             _raise_if_leased(self.runtime.crm, thread_id)
         return str(outcome["outcome"])
@@ -277,28 +276,12 @@ def queue_decision(
     """Record a person's decision and let a worker apply it, through the thread's own job.
 
     The decision is checked like `decide` checks it, then kept on the enrollment (active,
-    due now) exactly as `decide` keeps it while it runs; `_advance` finds it there and
+    due now) exactly as `decide` keeps it while it runs; `advance` finds it there and
     resumes the interrupt with it. True when a job was queued now (False: one was queued).
     """
-    item = waiting_item(rt, thread_id)
-    if expected_interrupt is not None and item["interrupt_id"] != expected_interrupt:
-        raise UserError(f"the draft on {thread_id} changed since it was shown; review the new one")
-    _check_response(item, response)
-    recorded = {"interrupt_id": item["interrupt_id"], "response": response}
-    claim = due_index.claim(
-        rt.crm,
-        thread_id,
-        rt.owner,
-        rt.lease,
-        statuses=("awaiting_approval",),
-        status="active",
-        next_due_at=iso(now_from(rt.context.now)),
-        pending_decision=json.dumps(recorded),
-    )
-    if claim is None:
-        raise UserError(f"thread {thread_id} is being run by another process; try again shortly")
+    record_decision(rt, thread_id, response, expected_interrupt, statuses=("awaiting_approval",))
     due_index.record(rt.crm, thread_id, rt.owner)  # hand the lease to whichever job runs it
-    return jobs.defer_advance_sync(thread_id)
+    return jobs.deferadvance_sync(thread_id)
 
 
 def run_worker(context: Context, concurrency: int, settings: WorkerSettings | None = None) -> None:

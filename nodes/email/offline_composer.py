@@ -150,7 +150,7 @@ def compose_email(request: ComposeRequest) -> OfflineDraft:
     subject = wording.subject if fields["angle"] else wording.subject.replace("{angle}", "")
     if subject.endswith(": "):
         subject = "Quick idea for {company_or_team}"
-    subject = _capitalised(_clip(subject.format(**fields), SUBJECT_LIMIT))
+    subject = _capitalised(clip_words(subject.format(**fields), SUBJECT_LIMIT))
     return OfflineDraft(subject, "\n\n".join(paragraphs), [fact] if fact and sentence else [])
 
 
@@ -278,7 +278,8 @@ def _at(company: str | None) -> str:
     return f" at {company}" if company else ""
 
 
-def _clip(text: str, limit: int) -> str:
+def clip_words(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis when cut."""
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"

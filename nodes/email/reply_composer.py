@@ -31,6 +31,7 @@ from nodes.email.offline_composer import (
     ComposeRequest,
     call_length,
     clean,
+    clip_words,
     offer_minutes,
     person_case,
     tone_for,
@@ -195,10 +196,4 @@ def _subject(request: ComposeRequest, wording: ReplyWording) -> str:
     """`Re: ` and the inbound's subject (never `Re: Re:`), else the language's own."""
     inbound = clean(request.inbound_subject)
     subject = reply_subject(inbound) if inbound and without_reply_prefix(inbound) else None
-    return _clip(subject or wording.subject, MAX_SUBJECT)
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+    return clip_words(subject or wording.subject, MAX_SUBJECT)
